@@ -101,6 +101,7 @@ _GROUPS = {
     "risk": "daemon.cli.risk",
     "orders": "daemon.cli.orders",
     "publish": "daemon.cli.publish",
+    "bench": "daemon.cli.bench",
 }
 
 

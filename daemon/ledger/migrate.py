@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from daemon.clock import Clock
 from daemon.ledger.db import Database
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+_MIGRATION_LOCK_KEY = 0x6D696C6B  # 'milk': the advisory-lock key that serialises migrations
 _NAME = re.compile(r"^(?P<number>\d{4})_(?P<name>[a-z0-9_]+?)(?:\.(?P<engine>postgres|duckdb))?\.sql$")
 
 
@@ -104,6 +107,24 @@ def migrate(db: Database, clock: Clock | None = None, directory: Path = MIGRATIO
     from daemon.clock import SystemClock
 
     clock = clock or SystemClock()
+    with _exclusive(db):
+        return _apply_pending(db, clock, directory)
+
+
+@contextmanager
+def _exclusive(db: Database) -> Iterator[None]:
+    """Two processes migrating one Postgres database take turns (DuckDB files have one writer anyway)."""
+    if db.engine != "postgres":
+        yield
+        return
+    db.execute("SELECT pg_advisory_lock(?)", [_MIGRATION_LOCK_KEY])
+    try:
+        yield
+    finally:
+        db.execute("SELECT pg_advisory_unlock(?)", [_MIGRATION_LOCK_KEY])
+
+
+def _apply_pending(db: Database, clock: Clock, directory: Path) -> list[str]:
     current = status(db, directory)
     changed = [s.migration.version for s in current if s.changed]
     if changed:
