@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import typer
 
 from daemon.clock import Clock, SystemClock
 from daemon.config import ConfigError, Settings, load_settings
-from daemon.ledger.db import Database, connect
+from daemon.ledger.db import Database, DatabaseError, connect
 
 EXIT_CONFIG = 2
 
@@ -65,3 +67,19 @@ def open_db(settings: Settings, *, migrate_first: bool = True) -> Database:
 
 def clock_for(settings: Settings) -> Clock:
     return SystemClock()
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors an operator can fix (config, database, migrations) into one line and exit code 2."""
+    from daemon.ledger.migrate import MigrationError
+
+    try:
+        yield
+    except ConfigError as exc:
+        for path, reason in exc.problems:
+            typer.echo(f"config error: {path}: {reason}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    except (DatabaseError, MigrationError) as exc:
+        typer.echo(f"error: {str(exc).splitlines()[0]}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None

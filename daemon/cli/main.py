@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from daemon.cli.common import EXIT_CONFIG, settings_from_ctx, state_of
+from daemon.cli.common import EXIT_CONFIG, settings_from_ctx, state_of, user_errors
 from daemon.config import ConfigError, load_settings
 
 app = typer.Typer(help="Milkbot: Kalshi daily-high temperature trading.", no_args_is_help=True)
@@ -57,15 +57,11 @@ def config_check(ctx: typer.Context, file: Optional[Path] = typer.Argument(None,
 def db_migrate(ctx: typer.Context) -> None:
     """Apply pending migrations (safe to run twice)."""
     from daemon.ledger.db import connect, redact_url
-    from daemon.ledger.migrate import MigrationError, migrate
+    from daemon.ledger.migrate import migrate
 
     settings = settings_from_ctx(ctx)
-    with connect(settings.database_url) as db:
-        try:
-            applied = migrate(db)
-        except MigrationError as exc:
-            typer.echo(f"migration error: {exc}", err=True)
-            raise typer.Exit(1) from None
+    with user_errors(), connect(settings.database_url) as db:
+        applied = migrate(db)
     for version in applied:
         typer.echo(f"applied {version}")
     typer.echo(f"{redact_url(settings.database_url)}: {len(applied)} applied, schema up to date")
@@ -78,7 +74,7 @@ def db_status(ctx: typer.Context) -> None:
     from daemon.ledger.migrate import status
 
     settings = settings_from_ctx(ctx)
-    with connect(settings.database_url) as db:
+    with user_errors(), connect(settings.database_url) as db:
         rows = status(db)
     changed = False
     for s in rows:
@@ -90,7 +86,8 @@ def db_status(ctx: typer.Context) -> None:
             label = "pending"
         typer.echo(f"{s.migration.version:<40} {label}")
     if changed:
-        raise typer.Exit(1)
+        typer.echo("error: an applied migration was edited; restore it and add a new migration instead", err=True)
+        raise typer.Exit(EXIT_CONFIG)
 
 
 # Command groups owned by each area, registered when their module is present.

@@ -246,7 +246,10 @@ def _connect_postgres(url: str) -> Database:
     try:
         conn = psycopg.connect(url, autocommit=True)
     except psycopg.Error as exc:
-        raise DatabaseError(f"cannot connect to Postgres at {redact_url(url)}: {exc}") from exc
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseError(
+            f"cannot connect to Postgres at {redact_url(url)}: {reason} (check the URL and that the server is running)"
+        ) from exc
     conn.execute("SET TIME ZONE 'UTC'")
     return Database("postgres", conn, url)
 
@@ -259,6 +262,8 @@ def _connect_duckdb(target: str, read_only: bool) -> Database:
     try:
         conn = duckdb.connect(target, read_only=read_only)
     except duckdb.Error as exc:
-        raise DatabaseError(f"cannot open DuckDB file {target}: {exc}") from exc
+        hint = " (another milkbot process has it open: stop it or use another --data-dir)" if "lock" in str(exc).lower() else ""
+        reason = str(exc).strip().splitlines()[0]
+        raise DatabaseError(f"cannot open DuckDB file {target}: {reason}{hint}") from exc
     conn.execute("SET TimeZone = 'UTC'")
     return Database("duckdb", conn, target)
