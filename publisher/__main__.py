@@ -1,0 +1,3 @@
+from publisher.cli import app
+
+app(prog_name="python -m publisher")

@@ -1,0 +1,48 @@
+"""Jinja rendering of the pages. Templates live in site_templates/; every page's data is the feed models,
+so the site and the JSON feeds cannot disagree."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from publisher import fmt
+from publisher.rows import table_rows
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATES_DIR = REPO / "site_templates"
+ASSETS_DIR = REPO / "site_assets"
+
+
+def _tone(value: str | None) -> str:
+    if value is None:
+        return "neutral"
+    amount = Decimal(value)
+    return "positive" if amount > 0 else ("negative" if amount < 0 else "neutral")
+
+
+def _dollars(value: str | None) -> str:
+    return "—" if value is None else fmt.dollars(Decimal(value))
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters.update(tone=_tone, dollars=_dollars, percent=fmt.percent, rows=table_rows)
+    return env
+
+
+class Renderer:
+    def __init__(self, common: dict) -> None:
+        self._env = environment()
+        self._templates: dict = {}
+        self.common = common
+
+    def page(self, template: str, root: str, **context: object) -> str:
+        if template not in self._templates:
+            self._templates[template] = self._env.get_template(template)
+        return self._templates[template].render(**self.common, root=root, **context)
