@@ -2,7 +2,8 @@
 
     ExchangeError(code, message, http_status, retryable, details)
     ├── TemporaryError          retry later (5xx, timeouts, resets); `retryable=True`
-    │   ├── RateLimitedError    429 — back off, the bucket keeps refilling
+    │   ├── RateLimitedError    429 — back off, the bucket keeps refilling (request not processed)
+    │   ├── NotDeliveredError   could not connect: the request was never sent
     │   └── MalformedResponseError  schema mismatch; log the raw body, treat as temporary
     ├── RejectedError           4xx business refusal: record and move on
     │   ├── NotFoundError       404
@@ -45,7 +46,11 @@ class TemporaryError(ExchangeError):
 
 
 class RateLimitedError(TemporaryError):
-    pass
+    """429: the exchange refused before processing — a definite non-acceptance."""
+
+
+class NotDeliveredError(TemporaryError):
+    """The request never left this host (connection refused / connect timeout): safe to resend."""
 
 
 class MalformedResponseError(TemporaryError):
