@@ -1,1 +1,2 @@
-"""settlement."""
+"""settlement: bracket semantics (brackets), rule-text checks (rules), event climate days (days),
+realized P&L at settlement (ledger)."""
