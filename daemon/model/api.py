@@ -1,0 +1,136 @@
+"""The model's public interface: inputs known at decision time → one calibrated distribution per event.
+
+`price_event` is pure and deterministic: members (forecast, climatology+persistence, nowcast, market) each give a
+pmf over the integer settled high; a log-linear pool with fitted weights per lead-time bucket combines the valid
+ones; the observed maximum so far acts as a soft floor; bracket probabilities are sums of the pmf over the ladder.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import numpy as np
+
+from daemon.model import members
+from daemon.model.grid import GRID, bracket_probabilities
+from daemon.model.params import ModelParams
+from daemon.settlement.brackets import Bracket
+
+
+class ModelInputError(ValueError):
+    """Inputs the model refuses to price (NaN, naive datetimes, empty ladder, look-ahead)."""
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    city_code: str
+    climate_day: date
+    decided_at: datetime                 # tz-aware; nothing newer may be used
+    forecast_high_f: float | None        # latest NWS day forecast high issued before decided_at
+    forecast_issued_at: datetime | None
+    observed_max_f: float | None         # max observed so far today at the settlement station (LST day)
+    observed_until: datetime | None
+    brackets: tuple[tuple[str, Bracket], ...]   # the event's ladder
+    market_yes_prices: tuple[tuple[str, Decimal | None], ...] = ()  # mid/last per ticker known at decided_at
+    # Extension (optional): the latest final settled high known at decided_at, for the persistence term.
+    last_high_f: float | None = None
+    last_high_day: date | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("forecast_high_f", "observed_max_f", "last_high_f"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not math.isfinite(float(value))):
+                raise ModelInputError(f"{name} must be a finite number, got {value!r}")
+        for name in ("decided_at", "forecast_issued_at", "observed_until"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, datetime) or value.utcoffset() is None):
+                raise ModelInputError(f"{name} must be a tz-aware datetime, got {value!r}")
+        if not self.brackets:
+            raise ModelInputError("an event needs its bracket ladder")
+        for _, price in self.market_yes_prices:
+            if price is not None and (not isinstance(price, Decimal) or not price.is_finite()
+                                      or not Decimal(0) <= price <= Decimal(1)):
+                raise ModelInputError(f"market prices are Decimal dollars in [0, 1], got {price!r}")
+
+
+@dataclass(frozen=True)
+class MemberOutput:          # original strategy contract
+    strategy: str
+    p_yes: dict[str, float]
+    uncertainty: float
+    features: dict
+    valid: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EventForecast:
+    probabilities: dict[str, float]      # ticker -> P(YES), sums to 1 over the ladder
+    pmf: dict[int, float]                # integer high -> probability
+    members: tuple[MemberOutput, ...]
+    valid: bool
+    reasons: tuple[str, ...]
+
+
+def price_event(inputs: ModelInputs, params: ModelParams) -> EventForecast:
+    """One distribution over the settled high and P(YES) per ladder ticker; invalid when no member is valid."""
+    raw = members.all_members(inputs, params)
+    outputs = tuple(_member_output(inputs, m) for m in raw)
+    valid = [m for m in raw if m.valid]
+    if not valid:
+        reasons = tuple(f"{m.name}:{r}" for m in raw for r in m.reasons) or ("no_valid_member",)
+        return EventForecast({}, {}, outputs, False, ("no_valid_member",) + reasons)
+    key = weight_key(inputs, params, any(m.name == "nowcast" for m in valid))
+    pmf = combine([m.pmf for m in valid], [params.weights.get(key, {}).get(m.name, 0.0) for m in valid])
+    pmf = apply_floor(pmf, members.floor_index(inputs), params.floor_leak)
+    probs = bracket_probabilities(pmf, inputs.brackets)
+    support = {int(x): float(p) for x, p in zip(GRID, pmf) if p > 1e-12}
+    return EventForecast(probs, support, outputs, True, (f"weights:{key}",))
+
+
+def hours_to_close(inputs: ModelInputs) -> float:
+    from daemon.model.members import day_bounds
+
+    _, end = day_bounds(inputs.city_code, inputs.climate_day)
+    return (end - inputs.decided_at).total_seconds() / 3600.0
+
+
+def weight_key(inputs: ModelInputs, params: ModelParams, with_nowcast: bool) -> str:
+    bucket = params.bucket(hours_to_close(inputs))
+    return f"{bucket}+nowcast" if with_nowcast else str(bucket)
+
+
+def combine(pmfs: list[np.ndarray], weights: list[float]) -> np.ndarray:
+    """Log-linear pool; equal weights when every valid member has weight 0."""
+    w = np.asarray(weights, dtype=float)
+    if not np.any(w > 0):
+        w = np.ones(len(pmfs))
+    logp = sum(wi * np.log(p + 1e-9) for wi, p in zip(w, pmfs))
+    logp -= logp.max()
+    out = np.exp(logp)
+    return out / out.sum()
+
+
+def apply_floor(pmf: np.ndarray, floor_idx: int | None, leak: float) -> np.ndarray:
+    """Soft floor at the rounded observed max r: keep x >= r, x = r-1 at `leak`, lower ~0 (renormalised)."""
+    if floor_idx is None:
+        return pmf
+    factor = np.full(pmf.shape, leak * 1e-3)
+    factor[floor_idx:] = 1.0
+    if floor_idx >= 1:
+        factor[floor_idx - 1] = leak
+    out = pmf * factor
+    total = out.sum()
+    return out / total if total > 0 else pmf
+
+
+def _member_output(inputs: ModelInputs, m: members.Member) -> MemberOutput:
+    if not m.valid or m.pmf is None:
+        return MemberOutput(m.name, {}, float("inf"), m.features, False, m.reasons)
+    probs = bracket_probabilities(m.pmf, inputs.brackets)
+    mean = float(np.dot(GRID, m.pmf))
+    sd = float(np.sqrt(max(np.dot((GRID - mean) ** 2, m.pmf), 0.0)))
+    return MemberOutput(m.name, probs, sd, {**m.features, "mean": round(mean, 3)}, True, m.reasons)

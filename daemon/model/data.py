@@ -1,0 +1,236 @@
+"""Read a data directory in the shared layout (kalshi/, weather/) into arrays the fitter and replayer use.
+
+Every file is optional: what is missing is simply not used (and listed in `Dataset.notes`). Times are UTC.
+Sources of the observed daily high, in order of trust: Kalshi settled values, GHCN-Daily TMAX, ISD summary-of-day,
+other short GHCN/Wunderground histories. Hourly observations are used only for a city's own settlement station.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from daemon.cities import CityRegistry, default_registry
+from daemon.settlement.brackets import Bracket, BracketError, event_brackets
+
+BAD_ISD_QC = ("2", "3", "6", "7")  # ISD quality codes: suspect / erroneous
+
+
+@dataclass
+class Event:
+    event_ticker: str
+    city_code: str
+    climate_day: date
+    close_time: datetime
+    ladder: tuple[tuple[str, Bracket], ...]
+    results: dict[str, int]          # ticker -> 1 yes / 0 no
+    settled: int | None              # settled high (°F) when known
+
+
+@dataclass
+class Dataset:
+    root: Path
+    con: duckdb.DuckDBPyConnection
+    events: list[Event] = field(default_factory=list)
+    highs: dict[str, dict[date, float]] = field(default_factory=dict)   # city -> LST day -> observed high °F
+    hourly: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # city -> (epoch s, °F), sorted
+    station_highs: dict[str, dict[date, float]] = field(default_factory=dict)  # ICAO -> LST day -> ISD daily max
+    has_trades: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _file(root: Path, rel: str) -> Path | None:
+    path = root / rel
+    return path if path.exists() else None
+
+
+def _lit(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def load_dataset(root: Path, registry: CityRegistry | None = None) -> Dataset:
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"data directory {root} does not exist")
+    registry = registry or default_registry()
+    ds = Dataset(root, duckdb.connect())
+    ds.con.execute("SET TimeZone='UTC'")
+    ds.con.execute("SET enable_progress_bar = false")
+    _load_markets(ds, registry)
+    _load_trades(ds)
+    _load_highs(ds, registry)
+    _load_hourly(ds, registry)
+    return ds
+
+
+def _city_of(registry: CityRegistry, series_dir: str | None, ticker: str) -> str | None:
+    for name in (series_dir or "", ticker.split("-", 1)[0]):
+        if not name:
+            continue
+        city = registry.by_series(name.upper()) or next(
+            (c for c in registry if name.upper() in {s.upper() for s in getattr(c, "legacy_series", ())}), None)
+        if city is not None:
+            return city.code
+    return None
+
+
+def _load_markets(ds: Dataset, registry: CityRegistry) -> None:
+    path = _file(ds.root, "kalshi/kxhigh_markets.parquet")
+    if path is None:
+        ds.notes.append("no kalshi/kxhigh_markets.parquet: nothing to evaluate")
+        return
+    ds.con.execute(f"CREATE TABLE markets AS SELECT * FROM read_parquet({_lit(path)})")
+    cols = {r[0] for r in ds.con.execute("DESCRIBE markets").fetchall()}
+    want = ["ticker", "event_ticker", "strike_type", "floor_strike", "cap_strike", "subtitle", "yes_sub_title",
+            "close_time", "result", "expiration_value", "series_dir", "file_date"]
+    select = ", ".join(c if c in cols else f"NULL AS {c}" for c in want)
+    rows = ds.con.execute(f"SELECT {select} FROM markets ORDER BY event_ticker, ticker").fetchall()
+    settled = _settlements(ds)
+    by_event: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_event[row[1]].append(dict(zip(want, row)))
+    skipped = 0
+    for event_ticker, markets in by_event.items():
+        event = _event(event_ticker, markets, registry, settled.get(event_ticker))
+        if event is None:
+            skipped += 1
+        else:
+            ds.events.append(event)
+    ds.events.sort(key=lambda e: (e.climate_day, e.city_code))
+    if skipped:
+        ds.notes.append(f"{skipped} events skipped (unknown city, bad ladder or missing close time)")
+
+
+def _settlements(ds: Dataset) -> dict[str, float]:
+    path = _file(ds.root, "kalshi/kxhigh_settlements.csv")
+    if path is None:
+        return {}
+    rows = ds.con.execute(
+        f"SELECT event_ticker, settled_value FROM read_csv_auto({_lit(path)}) WHERE settled_value IS NOT NULL"
+    ).fetchall()
+    return {e: float(v) for e, v in rows}
+
+
+def _parse_time(value) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+
+def _event(event_ticker: str, markets: list[dict], registry: CityRegistry, settled_value) -> Event | None:
+    city = _city_of(registry, markets[0].get("series_dir"), markets[0]["ticker"])
+    closes = {_parse_time(m["close_time"]) for m in markets}
+    if city is None or None in closes or not markets[0].get("file_date"):
+        return None
+    try:
+        ladder = tuple(event_brackets(markets))
+    except BracketError:
+        return None
+    results = {m["ticker"]: int(m["result"] == "yes") for m in markets if m.get("result") in ("yes", "no")}
+    settled = None
+    if settled_value is not None and not math.isnan(settled_value) and float(settled_value).is_integer():
+        settled = int(settled_value)
+    return Event(event_ticker, city, date.fromisoformat(str(markets[0]["file_date"])[:10]), max(closes), ladder,
+                 results, settled)
+
+
+def _load_trades(ds: Dataset) -> None:
+    path = _file(ds.root, "kalshi/kxhigh_trades.parquet")
+    if path is None:
+        ds.notes.append("no kalshi/kxhigh_trades.parquet: market member and market Brier unavailable")
+        ds.con.execute("CREATE TABLE trades (ticker VARCHAR, created_time TIMESTAMPTZ, yes_price INTEGER, "
+                       "trade_id VARCHAR)")
+        return
+    ds.con.execute(f"CREATE VIEW trades AS SELECT ticker, CAST(created_time AS TIMESTAMPTZ) AS created_time, "
+                   f"yes_price, CAST(trade_id AS VARCHAR) AS trade_id FROM read_parquet({_lit(path)})")
+    ds.has_trades = True
+
+
+def _add_high(ds: Dataset, city: str | None, day, value, overwrite: bool = False) -> None:
+    if city is None or value is None:
+        return
+    value = float(value)
+    if math.isnan(value):
+        return
+    day = day if isinstance(day, date) and not isinstance(day, datetime) else date.fromisoformat(str(day)[:10])
+    target = ds.highs.setdefault(city, {})
+    if overwrite or day not in target:
+        target[day] = float(round(value))
+
+
+def _load_highs(ds: Dataset, registry: CityRegistry) -> None:
+    def icao_city(icao: str) -> str | None:
+        city = registry.by_icao(icao) if icao else None
+        return city.code if city else None
+
+    # Kalshi settled values first: they are the label the market pays on.
+    for e in ds.events:
+        if e.settled is not None:
+            _add_high(ds, e.city_code, e.climate_day, e.settled, overwrite=True)
+    if path := _file(ds.root, "weather/ghcnd_tmax_knyc_kmdw.parquet"):
+        for icao, day, value in ds.con.execute(
+                f"SELECT station_id, obs_date, tmax_f FROM read_parquet({_lit(path)})").fetchall():
+            _add_high(ds, icao_city(icao), day, value)
+    if path := _file(ds.root, "weather/isd_daily_max_kmia_kord_ksea.csv"):
+        for icao, day, value in ds.con.execute(
+                f"SELECT station, date_lst, tmax_f FROM read_csv_auto({_lit(path)})").fetchall():
+            _add_high(ds, icao_city(icao), day, value)
+            if value is not None and not math.isnan(float(value)):
+                ds.station_highs.setdefault(str(icao), {})[day] = float(round(float(value)))
+    for path in sorted((ds.root / "weather").glob("ghcnd_tmax_*/*.csv")):
+        for icao, day, value in ds.con.execute(
+                f"SELECT icao_note, date, tmax_f_rounded FROM read_csv_auto({_lit(path)})").fetchall():
+            _add_high(ds, icao_city(str(icao)), day, value)
+    for path in sorted((ds.root / "weather").glob("daily_max_*wunderground/K*.csv")):
+        city = icao_city(path.stem)
+        for day, value in ds.con.execute(
+                f"SELECT strptime(date, '%Y-%m-%d')::DATE, actual_max_temp FROM "
+                f"read_csv_auto({_lit(path)}, types={{'date': 'VARCHAR'}})").fetchall():
+            _add_high(ds, city, day, value)
+
+
+# METAR remark `1snTTT`: the highest temperature of the last 6 hours (0.1 °C), sent with the synoptic-hour reports.
+# It catches peaks between the hourly readings (a reason sampled observations under-read the official max).
+_MAX6_SQL = """
+    CASE WHEN regexp_matches(' ' || split_part(coalesce(metar, ''), ' RMK ', 2), ' 1[01][0-9]{3}( |$)') THEN
+        (CASE WHEN regexp_extract(' ' || split_part(metar, ' RMK ', 2), ' 1([01])([0-9]{3})( |$)', 1) = '1'
+              THEN -1 ELSE 1 END)
+        * CAST(regexp_extract(' ' || split_part(metar, ' RMK ', 2), ' 1([01])([0-9]{3})( |$)', 2) AS DOUBLE) / 10.0
+        * 9.0 / 5.0 + 32.0 END"""
+MAX6_HOURS = 6
+
+
+def _load_hourly(ds: Dataset, registry: CityRegistry) -> None:
+    path = _file(ds.root, "weather/isd_hourly_kmia_kord_ksea.parquet")
+    if path is None:
+        return
+    has_metar = "metar" in {r[0] for r in ds.con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)})").fetchall()}
+    max6 = _MAX6_SQL if has_metar else "NULL"
+    rows = ds.con.execute(
+        f"SELECT station, epoch(CAST(time_utc AS TIMESTAMP)) AS t, tmp_c * 9.0 / 5.0 + 32.0 AS f, {max6} AS max6 "
+        f"FROM read_parquet({_lit(path)}) WHERE tmp_c IS NOT NULL AND tmp_c < 99 "
+        f"AND coalesce(tmp_qc, '') NOT IN {BAD_ISD_QC} ORDER BY station, t").fetchnumpy()
+    for station in np.unique(rows["station"]):
+        city = registry.by_icao(str(station))
+        key = city.code if city else f"@{station}"  # non-settlement stations still teach the nowcast shape
+        offset_city = city or registry.get({"KORD": "CHI"}.get(str(station), "NYC"))
+        sel = rows["station"] == station
+        times, temps = rows["t"][sel].astype(float), rows["f"][sel].astype(float)
+        ds.hourly[key] = (times, _with_six_hour_max(times, temps, rows["max6"][sel], offset_city.lst_offset_hours))
+
+
+def _with_six_hour_max(times: np.ndarray, temps: np.ndarray, max6, lst_offset_hours: int) -> np.ndarray:
+    """Each reading's value raised to its 6-hour max group when that 6-hour window lies inside the reading's LST day."""
+    six = np.asarray([np.nan if v is None else float(v) for v in np.asarray(max6, dtype=object)], dtype=float)
+    seconds_into_day = np.mod(times + lst_offset_hours * 3600, 86400)
+    inside = seconds_into_day >= MAX6_HOURS * 3600 - 10 * 60  # e.g. the 05:53 LST report covers 00-06 LST
+    usable = inside & np.isfinite(six) & (six > -80) & (six < 140)
+    return np.where(usable, np.maximum(temps, np.where(usable, six, temps)), temps)

@@ -1,0 +1,318 @@
+"""`milkbot model fit`: learn ModelParams from a Dataset, using only days inside the fit window.
+
+1. Climatology per city: harmonic seasonal mean and variance of the daily high; AR persistence of its anomaly.
+2. Nowcast tables: for each LST hour, the distribution of (official high − rounded max observed so far).
+3. Market sharpening exponent and ensemble weights per lead bucket: grid search minimising the Brier score on a
+   point-in-time replay of the training events (never on days outside the window).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from daemon.model import members
+from daemon.model.api import weight_key
+from daemon.model.data import Dataset
+from daemon.model.grid import GRID, bracket_mask
+from daemon.model.params import (
+    NOWCAST_D_LEN,
+    NOWCAST_D_MIN,
+    CityClimate,
+    ModelParams,
+    default_params,
+)
+from daemon.model.replay import inputs_at, last_trades
+
+FIT_HORIZONS = (30.0, 18.0, 14.0, 10.0, 6.0, 3.0)
+MIN_CLIMATE_DAYS = 60
+MIN_NOWCAST_DAYS = 100
+
+
+@dataclass(frozen=True)
+class FitWindow:
+    start: date | None = None
+    end: date | None = None
+
+    def contains(self, day: date) -> bool:
+        return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
+
+
+def fit_params(ds: Dataset, window: FitWindow) -> ModelParams:
+    climate = {city: c for city, highs in ds.highs.items() if (c := fit_climate(highs, window)) is not None}
+    nowcast, leak = fit_nowcast(ds, window)
+    base = default_params().model_copy(update={"climate": climate, "nowcast": nowcast, "floor_leak": leak})
+    gamma, weights, notes = fit_ensemble(ds, window, base)
+    notes.update(climate_days={c: v.n_days for c, v in climate.items()},
+                 window=[str(window.start) if window.start else None, str(window.end) if window.end else None])
+    return base.model_copy(update={"market_gamma": gamma, "weights": weights, "fit_notes": notes})
+
+
+# -- climatology ------------------------------------------------------------------------------------------
+def _design(days: list[date], k: int) -> np.ndarray:
+    angle = np.array([2 * math.pi * (d.timetuple().tm_yday - 1) / 365.25 for d in days])
+    cols = [np.ones_like(angle)]
+    for j in range(1, k + 1):
+        cols += [np.cos(j * angle), np.sin(j * angle)]
+    return np.column_stack(cols)
+
+
+def fit_climate(highs: dict[date, float], window: FitWindow) -> CityClimate | None:
+    days = sorted(d for d in highs if window.contains(d))
+    if len(days) < MIN_CLIMATE_DAYS:
+        return None
+    y = np.array([highs[d] for d in days])
+    months = len({d.month for d in days})
+    k = 2 if months >= 10 else 1  # a half-year of data cannot pin down the second harmonic
+    mean_coef, *_ = np.linalg.lstsq(_design(days, k), y, rcond=None)
+    resid = y - _design(days, k) @ mean_coef
+    kv = 1 if months >= 10 else 0
+    var_coef, *_ = np.linalg.lstsq(_design(days, kv), resid ** 2, rcond=None)
+    sd = np.sqrt(np.maximum(_design(days, kv) @ var_coef, 4.0))
+    z = dict(zip(days, resid / sd))
+    phi, ratio = [], []
+    for lag in (1, 2):
+        pairs = np.array([(z[d], z[p]) for d in days if (p := date.fromordinal(d.toordinal() - lag)) in z])
+        if len(pairs) < 30:
+            phi.append(0.0), ratio.append(1.0)
+            continue
+        b = float(np.dot(pairs[:, 0], pairs[:, 1]) / np.dot(pairs[:, 1], pairs[:, 1]))
+        phi.append(b)
+        ratio.append(float(np.std(pairs[:, 0] - b * pairs[:, 1]) / max(np.std(pairs[:, 0]), 1e-6)))
+    return CityClimate(mean_coef=tuple(float(c) for c in mean_coef), var_coef=tuple(float(c) for c in var_coef),
+                       phi=(phi[0], phi[1]), resid_ratio=(ratio[0], ratio[1]), n_days=len(days))
+
+
+# -- nowcast ----------------------------------------------------------------------------------------------
+def _truth_for(ds: Dataset, key: str) -> tuple[dict[date, float], str]:
+    if not key.startswith("@"):
+        return ds.highs.get(key, {}), key
+    icao = key[1:]
+    offset_city = {"KORD": "CHI"}.get(icao, "NYC")  # only the LST offset is borrowed
+    return ds.station_highs.get(icao, {}), offset_city
+
+
+def fit_nowcast(ds: Dataset, window: FitWindow) -> tuple[dict[str, tuple[tuple[float, ...], ...]], float]:
+    counts: dict[str, np.ndarray] = {}
+    for key, (times, temps) in ds.hourly.items():
+        truth, city = _truth_for(ds, key)
+        tables_by_season = {s: np.zeros((24, NOWCAST_D_LEN)) for s in ("warm", "cool")}
+        days_by_season = {"warm": 0, "cool": 0}
+        offset = members._registry().get(city).lst_offset_hours * 3600
+        local = times + offset
+        day_idx = np.floor(local / 86400).astype(int)
+        hour = ((local - day_idx * 86400) // 3600).astype(int)
+        for d in np.unique(day_idx):
+            day = date.fromordinal(date(1970, 1, 1).toordinal() + int(d))
+            if day not in truth or not window.contains(day):
+                continue
+            sel = day_idx == d
+            runmax = np.floor(np.maximum.accumulate(temps[sel]) + 0.5)
+            offsets = np.clip(truth[day] - runmax - NOWCAST_D_MIN, 0, NOWCAST_D_LEN - 1).astype(int)
+            hrs = hour[sel]
+            last_in_hour = np.r_[hrs[1:] != hrs[:-1], True]  # the newest reading of each hour
+            season = members.season(day)
+            np.add.at(tables_by_season[season], (hrs[last_in_hour], offsets[last_in_hour]), 1.0)
+            days_by_season[season] += 1
+        for season, table in tables_by_season.items():
+            if days_by_season[season] >= MIN_NOWCAST_DAYS:
+                counts[f"{key}:{season}"] = table
+    if not counts:
+        return {}, default_params().floor_leak
+    for season in ("warm", "cool"):
+        pooled = [t for k, t in counts.items() if k.endswith(season)]
+        if pooled:
+            counts[f"*:{season}"] = sum(pooled)
+    counts["*"] = sum(t for k, t in counts.items() if k.startswith("*:"))
+    late = counts["*"][20:].sum(axis=0)
+    leak = float(np.clip(late[: -NOWCAST_D_MIN].sum() / max(late.sum(), 1.0), 0.005, 0.3))
+    tables = {}
+    for key, table in counts.items():
+        if key.startswith("@"):
+            continue
+        prior = counts["*"]
+        smoothed = table + 0.05 + 2.0 * prior / np.maximum(prior.sum(axis=1, keepdims=True), 1.0)
+        smoothed /= smoothed.sum(axis=1, keepdims=True)
+        tables[key] = tuple(tuple(round(float(v), 6) for v in row) for row in smoothed)
+    return tables, leak
+
+
+# -- ensemble ---------------------------------------------------------------------------------------------
+@dataclass
+class Sample:
+    key: str
+    bucket: int
+    logpmf: dict[str, np.ndarray]    # valid members only
+    floor: int | None
+    mask: np.ndarray                  # (K, G)
+    y: np.ndarray                     # (K,)
+    raw_prices: np.ndarray | None     # clipped market prices per bracket (None when the member is invalid)
+    scored: np.ndarray                # (K,) 1 where the bracket had a price (the evaluation scores only those)
+    day: date
+
+
+def training_samples(ds: Dataset, window: FitWindow, params: ModelParams) -> list[Sample]:
+    trades = last_trades(ds, list(FIT_HORIZONS))
+    samples = []
+    for event in ds.events:
+        if not window.contains(event.climate_day) or event.settled is None:
+            continue
+        y = np.array([float(b.contains(event.settled)) for _, b in event.ladder])
+        if y.sum() != 1:
+            continue
+        for h in FIT_HORIZONS:
+            inputs = inputs_at(ds, event, h, trades)
+            ms = [m for m in members.all_members(inputs, params) if m.valid]
+            market = next((m for m in ms if m.name == "market"), None)
+            raw = None
+            known = dict(inputs.market_yes_prices)
+            scored = np.array([float(known.get(t) is not None) for t, _ in event.ladder])
+            if not scored.any():
+                continue
+            if market is not None:
+                prices = dict(inputs.market_yes_prices)
+                raw = np.array([members.MISSING_PRICE if prices.get(t) is None else
+                                min(max(float(prices[t]), members.MISSING_PRICE), 1 - members.MISSING_PRICE)
+                                for t, _ in event.ladder])
+            key = weight_key(inputs, params, any(m.name == "nowcast" for m in ms))
+            samples.append(Sample(key, params.bucket(float(h) + _close_gap(event)), 
+                                  {m.name: np.log(m.pmf + 1e-9) for m in ms},
+                                  members.floor_index(inputs), bracket_mask(event.ladder), y, raw, scored,
+                                  event.climate_day))
+    return samples
+
+
+def _close_gap(event) -> float:
+    _, end = members.day_bounds(event.city_code, event.climate_day)
+    return (end - event.close_time).total_seconds() / 3600.0
+
+
+GAMMAS = tuple(round(g, 2) for g in np.arange(0.7, 2.01, 0.05))
+VALIDATION_SHARE = 0.3  # the newest 30% of training days decide whether a tuned value beats the plain default
+
+
+def split_by_time(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
+    days = sorted({s.day for s in samples})
+    if len(days) < 10:
+        return samples, []
+    cut = days[int(len(days) * (1 - VALIDATION_SHARE))]
+    return [s for s in samples if s.day < cut], [s for s in samples if s.day >= cut]
+
+
+def _gamma_brier(samples: list[Sample], gamma: float) -> float:
+    err = n = 0.0
+    for s in samples:
+        q = s.raw_prices ** gamma
+        err += float(np.sum(((q / q.sum() - s.y) ** 2) * s.scored))
+        n += float(s.scored.sum())
+    return err / max(n, 1.0)
+
+
+def _fit_gamma(samples: list[Sample]) -> float:
+    """Sharpening exponent of the prices; kept at 1 unless the tuned value also wins on the newest training days."""
+    with_market = [s for s in samples if s.raw_prices is not None]
+    if len(with_market) < 20:
+        return 1.0
+    early, late = split_by_time(with_market)
+    if not late or len(early) < 20:
+        return 1.0
+    tuned = min(GAMMAS, key=lambda g: _gamma_brier(early, g))
+    if _gamma_brier(late, tuned) >= _gamma_brier(late, 1.0):
+        return 1.0
+    return float(min(GAMMAS, key=lambda g: _gamma_brier(with_market, g)))
+
+
+_GRIDS = {"climatology": (0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0), "market": (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0),
+          "nowcast": (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)}
+
+
+def _brier_for(samples: list[Sample], names: list[str], w: tuple[float, ...], leak: float,
+               stacked: dict) -> float:
+    logp = sum(wi * stacked[n] for wi, n in zip(w, names))
+    logp = logp - logp.max(axis=1, keepdims=True)
+    p = np.exp(logp) * stacked["floor_factor"](leak)
+    p /= p.sum(axis=1, keepdims=True)
+    probs = np.einsum("nkg,ng->nk", stacked["mask"], p)
+    probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
+    return float(np.sum(((probs - stacked["y"]) ** 2) * stacked["valid_k"]) / stacked["valid_k"].sum())
+
+
+def _stack(samples: list[Sample], names: list[str]) -> dict:
+    n, g = len(samples), len(GRID)
+    k = max(len(s.y) for s in samples)
+    out = {name: np.zeros((n, g)) for name in names}  # log 1 = 0 for an invalid member: no effect on the pool
+    mask, y, valid_k = np.zeros((n, k, g)), np.zeros((n, k)), np.zeros((n, k))
+    floors = np.full(n, -1)
+    for i, s in enumerate(samples):
+        for name in names:
+            if name in s.logpmf:
+                out[name][i] = s.logpmf[name]
+        kk = len(s.y)
+        mask[i, :kk], y[i, :kk], valid_k[i, :kk] = s.mask, s.y, s.scored
+        floors[i] = -1 if s.floor is None else s.floor
+
+    def floor_factor(leak: float) -> np.ndarray:
+        idx = np.arange(g)[None, :]
+        f = np.where(idx >= floors[:, None], 1.0, leak * 1e-3)
+        f = np.where(idx == floors[:, None] - 1, leak, f)
+        return np.where(floors[:, None] < 0, 1.0, f)
+
+    out.update(mask=mask, y=y, valid_k=valid_k, floor_factor=floor_factor)
+    return out
+
+
+BASELINE = {"climatology": 0.0, "nowcast": 0.0, "market": 1.0}
+
+
+def _search(group: list[Sample], names: list[str], leak: float) -> tuple[float, tuple[float, ...]]:
+    stacked = _stack(group, names)
+    best = (math.inf, ())
+    for w in itertools.product(*(_GRIDS[n] for n in names)):
+        if any(w):
+            best = min(best, (_brier_for(group, names, w, leak, stacked), w))
+    return best
+
+
+def _score(group: list[Sample], names: list[str], w: tuple[float, ...], leak: float) -> float:
+    return _brier_for(group, names, w, leak, _stack(group, names))
+
+
+def fit_weights(group: list[Sample], leak: float) -> tuple[dict[str, float], dict]:
+    """Grid-searched pool weights, accepted only if they beat the market-only pool on the newest training days."""
+    names = [n for n in ("climatology", "nowcast", "market") if any(n in s.logpmf for s in group)]
+    baseline = tuple(BASELINE[n] for n in names)
+    early, late = split_by_time(group)
+    note: dict = {"n": len(group)}
+    if "market" not in names or len(early) < 20 or len(late) < 10:
+        if "market" not in names:  # no prices at all: weather members alone, fitted in-sample
+            _, w = _search(group, names, leak)
+            return dict(zip(names, w)), {**note, "chosen": "weather_only"}
+        return dict(BASELINE), {**note, "chosen": "baseline_too_few"}
+    _, tuned = _search(early, names, leak)
+    late_tuned, late_base = _score(late, names, tuned, leak), _score(late, names, baseline, leak)
+    note.update(validation_tuned=round(late_tuned, 5), validation_market_only=round(late_base, 5))
+    if late_tuned >= late_base:
+        return dict(BASELINE), {**note, "chosen": "market_only"}
+    brier, w = _search(group, names, leak)
+    return dict(zip(names, w)), {**note, "chosen": "tuned", "train_brier": round(brier, 5)}
+
+
+def fit_ensemble(ds: Dataset, window: FitWindow, base: ModelParams) -> tuple[dict, dict, dict]:
+    samples = training_samples(ds, window, base)
+    gamma = {str(b): _fit_gamma([s for s in samples if s.bucket == b]) for b in range(len(base.bucket_edges) + 1)}
+    params = base.model_copy(update={"market_gamma": gamma})
+    samples = training_samples(ds, window, params) if samples else samples
+    weights = {k: dict(v) for k, v in base.weights.items()}
+    notes: dict = {"training_samples": len(samples), "weights": {}}
+    for key in sorted({s.key for s in samples}):
+        group = [s for s in samples if s.key == key]
+        if len(group) < 20:
+            continue
+        fitted, note = fit_weights(group, base.floor_leak)
+        weights[key] = {"forecast": 1.0, **{n: 0.0 for n in BASELINE}, **fitted}
+        notes["weights"][key] = note
+    return gamma, weights, notes

@@ -1,0 +1,196 @@
+"""Ensemble members. Each turns ModelInputs into a pmf over GRID (or is invalid with reasons).
+
+- forecast:    centred on the forecast high (+bias), Student-t, spread growing with lead; pulled to climatology at long leads.
+- climatology: seasonal normal of the city (fitted harmonics) plus persistence of the latest known anomaly.
+- nowcast:     the observed max so far plus the fitted distribution of the rise still to come at this LST hour.
+- market:      the ladder's prices known at decided_at, sharpened by a fitted exponent, spread over each bracket.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from daemon.model.grid import GRID, discrete_t, index_of
+from daemon.model.params import NOWCAST_D_MIN, CityClimate, ModelParams
+
+if TYPE_CHECKING:
+    from daemon.model.api import ModelInputs
+
+MIN_MARKET_COVERAGE = 0.5  # share of the ladder that must have a price for the market member
+MISSING_PRICE = 0.005      # a bracket nobody traded yet: treat as a long shot
+
+
+class UnknownCityError(ValueError):
+    """The city code is not in the registry, so its climate day cannot be placed in time."""
+
+
+@dataclass
+class Member:
+    name: str
+    pmf: np.ndarray | None
+    valid: bool
+    reasons: tuple[str, ...] = ()
+    features: dict = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def _registry():
+    from daemon.cities import default_registry
+
+    return default_registry()
+
+
+def day_bounds(city_code: str, day: date) -> tuple[datetime, datetime]:
+    if city_code not in _registry():
+        raise UnknownCityError(f"unknown city {city_code!r}")
+    return _registry().get(city_code).climate_day_bounds(day)
+
+
+def harmonic(coef: tuple[float, ...], day: date) -> float:
+    angle = 2.0 * math.pi * (day.timetuple().tm_yday - 1) / 365.25
+    value = coef[0]
+    for k in range(1, (len(coef) - 1) // 2 + 1):
+        value += coef[2 * k - 1] * math.cos(k * angle) + coef[2 * k] * math.sin(k * angle)
+    return value
+
+
+def climate_mean_sd(clim: CityClimate, day: date) -> tuple[float, float]:
+    return harmonic(clim.mean_coef, day), math.sqrt(max(harmonic(clim.var_coef, day), 4.0))
+
+
+def season(day: date) -> str:
+    """Half-year the nowcast tables are split by (diurnal rise differs between warm and cool months)."""
+    return "warm" if 5 <= day.month <= 10 else "cool"
+
+
+def _invalid(name: str, *reasons: str, **features) -> Member:
+    return Member(name, None, False, tuple(reasons), dict(features))
+
+
+def climatology_member(inputs: ModelInputs, params: ModelParams) -> Member:
+    if inputs.city_code not in params.climate:
+        return _invalid("climatology", "no_climatology_for_city")
+    clim = params.climate[inputs.city_code]
+    mean, sd = climate_mean_sd(clim, inputs.climate_day)
+    features: dict = {"clim_mean": round(mean, 3), "clim_sd": round(sd, 3)}
+    reasons: list[str] = []
+    if inputs.last_high_f is not None and inputs.last_high_day is not None:
+        lag = (inputs.climate_day - inputs.last_high_day).days
+        if lag < 1:
+            reasons.append("persistence_ignored_not_before_day")
+        else:
+            phi = clim.phi[0] if lag == 1 else clim.phi[1] * clim.phi[0] ** (lag - 2)
+            ratio = clim.resid_ratio[0] if lag == 1 else min(1.0, clim.resid_ratio[1] + 0.05 * (lag - 2))
+            anomaly = inputs.last_high_f - harmonic(clim.mean_coef, inputs.last_high_day)
+            mean, sd = mean + phi * anomaly, sd * ratio
+            features.update(persistence_lag=lag, anomaly=round(anomaly, 3))
+    else:
+        reasons.append("no_recent_high")
+    return Member("climatology", discrete_t(mean, sd, params.t_dof), True, tuple(reasons),
+                  {**features, "centre": round(mean, 3), "sd": round(sd, 3)})
+
+
+def forecast_member(inputs: ModelInputs, params: ModelParams) -> Member:
+    if inputs.forecast_high_f is None or inputs.forecast_issued_at is None:
+        return _invalid("forecast", "no_forecast")
+    if inputs.forecast_issued_at > inputs.decided_at:
+        return _invalid("forecast", "forecast_issued_after_decision")
+    _, end = day_bounds(inputs.city_code, inputs.climate_day)
+    lead_days = max((end - inputs.forecast_issued_at).total_seconds() / 86400.0 - 1.0, 0.0)
+    sigma = params.forecast_sigma.get(inputs.city_code, 3.5) + params.forecast_sigma_per_day * lead_days
+    centre = inputs.forecast_high_f + params.forecast_bias.get(inputs.city_code, 0.0)
+    features = {"forecast": inputs.forecast_high_f, "lead_days": round(lead_days, 3)}
+    if inputs.city_code in params.climate:
+        clim_mean, clim_sd = climate_mean_sd(params.climate[inputs.city_code], inputs.climate_day)
+        k = min(0.6, params.forecast_clim_weight_per_day * lead_days)  # climatology matters more at long leads
+        centre = (1 - k) * centre + k * clim_mean
+        sigma = math.hypot((1 - k) * sigma, k * clim_sd)
+        features["clim_weight"] = round(k, 3)
+    return Member("forecast", discrete_t(centre, sigma, params.t_dof), True, (),
+                  {**features, "centre": round(centre, 3), "sd": round(sigma, 3)})
+
+
+def observed_hour(inputs: ModelInputs) -> int | None:
+    """Whole LST hours of the climate day covered by the observations (0..24), None if outside the day."""
+    if inputs.observed_max_f is None or inputs.observed_until is None:
+        return None
+    if inputs.observed_until > inputs.decided_at:
+        return None
+    start, end = day_bounds(inputs.city_code, inputs.climate_day)
+    if inputs.observed_until <= start:
+        return None
+    return min(int((min(inputs.observed_until, end) - start).total_seconds() // 3600), 24)
+
+
+def floor_index(inputs: ModelInputs) -> int | None:
+    """Grid index of the rounded observed max (the soft floor), None without usable observations."""
+    if observed_hour(inputs) is None:
+        return None
+    return index_of(math.floor(inputs.observed_max_f + 0.5))
+
+
+def nowcast_member(inputs: ModelInputs, params: ModelParams) -> Member:
+    if inputs.observed_max_f is None or inputs.observed_until is None:
+        return _invalid("nowcast", "no_observations")
+    if inputs.observed_until > inputs.decided_at:
+        return _invalid("nowcast", "observations_after_decision")
+    hour = observed_hour(inputs)
+    if hour is None:
+        return _invalid("nowcast", "observations_not_in_climate_day")
+    season_of_day = season(inputs.climate_day)
+    table_key = next((k for k in (f"{inputs.city_code}:{season_of_day}", inputs.city_code, f"*:{season_of_day}", "*")
+                      if params.nowcast.get(k)), None)
+    if table_key is None:
+        return _invalid("nowcast", "no_nowcast_table")
+    table = params.nowcast[table_key]
+    row = np.asarray(table[min(hour, len(table) - 1)], dtype=float)
+    base = index_of(math.floor(inputs.observed_max_f + 0.5))
+    pmf = np.zeros(len(GRID))
+    for offset, p in enumerate(row):
+        pmf[min(max(base + NOWCAST_D_MIN + offset, 0), len(GRID) - 1)] += p
+    return Member("nowcast", pmf / pmf.sum(), True, (),
+                  {"observed_max": inputs.observed_max_f, "lst_hour": hour,
+                   "table": table_key})
+
+
+def market_member(inputs: ModelInputs, params: ModelParams) -> Member:
+    prices = dict(inputs.market_yes_prices)
+    if not prices:
+        return _invalid("market", "no_market_prices")
+    known = [prices.get(t) for t, _ in inputs.brackets]
+    coverage = sum(p is not None for p in known) / len(known)
+    if coverage < MIN_MARKET_COVERAGE:
+        return _invalid("market", "market_coverage_low", coverage=round(coverage, 3))
+    bucket = params.bucket(_hours_to_close(inputs))
+    gamma = params.market_gamma.get(str(bucket), 1.0)
+    raw = np.array([MISSING_PRICE if p is None else min(max(float(p), MISSING_PRICE), 1 - MISSING_PRICE)
+                    for p in known])
+    mass = raw ** gamma
+    mass = mass / mass.sum()
+    pmf = np.zeros(len(GRID))
+    decay = params.market_tail_decay
+    for m, (_, b) in zip(mass, inputs.brackets):
+        if b.lo is not None and b.hi is not None:
+            lo, hi = index_of(b.lo), index_of(b.hi)
+            pmf[lo:hi + 1] += m / (hi - lo + 1)
+            continue
+        idx = np.arange(index_of(b.hi), -1, -1) if b.lo is None else np.arange(index_of(b.lo), len(GRID))
+        w = decay ** np.arange(len(idx))
+        pmf[idx] += m * w / w.sum()
+    return Member("market", pmf, True, (), {"coverage": round(coverage, 3), "gamma": gamma})
+
+
+def _hours_to_close(inputs: ModelInputs) -> float:
+    _, end = day_bounds(inputs.city_code, inputs.climate_day)
+    return (end - inputs.decided_at).total_seconds() / 3600.0
+
+
+def all_members(inputs: ModelInputs, params: ModelParams) -> list[Member]:
+    return [forecast_member(inputs, params), climatology_member(inputs, params), nowcast_member(inputs, params),
+            market_member(inputs, params)]
