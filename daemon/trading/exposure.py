@@ -1,0 +1,199 @@
+"""What the ledger says we hold, may soon hold, and have won or lost — as input to the risk engine.
+
+Exposure is WORST-CASE LOSS over the outcomes of one event (all brackets of one city-day are one bet):
+every holding is normalised to a lot "bought `count` contracts of `side` on `ticker` for `cost` dollars"
+(selling YES at p ≡ buying NO at 1 − p, which is exactly how Kalshi nets positions), an outcome is "bracket k
+settles YES", and loss_k = total cost − payout_k. An "other" outcome (a bracket we hold nothing on) is always
+included, because the ledger does not know the whole ladder: conservative, never under-counted.
+Two YES brackets therefore count as the sum of their costs, while a NO ladder counts less than its cost.
+
+Confirmed lots come from ops.fills on unsettled tickers (price and fee exact); a ticker held in ops.positions
+without fills in the ledger (adopted at reconciliation) uses its cost basis. Pending lots are ops.orders in an
+open state (new / submitted / unknown / resting / partial) for their remaining count, with the worst-case
+taker fee: the one-contract fee per contract, because the exchange rounds the fee up per fill and an order may
+fill one contract at a time. Intents are committed together with their `new` order row (one transaction, OrderStore), so open
+orders cover committed-but-unfilled intents too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_FLOOR, Decimal
+
+from daemon.economics.fees import taker_fee_per_contract
+from daemon.ledger.db import Database
+from daemon.money import ONE, ZERO
+from daemon.trading.order_state import OPEN_STATES
+
+OTHER = "<other>"  # the outcome "a bracket we hold nothing on settles YES"
+EventKey = tuple[str, date]  # (city_code, climate_day)
+
+
+@dataclass(frozen=True)
+class Lot:
+    ticker: str
+    city_code: str
+    climate_day: date
+    side: str       # side HELD: yes | no
+    count: Decimal
+    cost: Decimal   # dollars paid (or committed) for these contracts, fees included where known
+    source: str     # fill | position | order | proposed
+
+    @property
+    def event(self) -> EventKey:
+        return (self.city_code, self.climate_day)
+
+
+def normalise(side: str, action: str, price: Decimal) -> tuple[str, Decimal]:
+    """(held side, price paid per contract) of a trade: sell YES at p ≡ buy NO at 1 − p, and vice versa."""
+    if action == "buy":
+        return side, price
+    return ("no" if side == "yes" else "yes"), ONE - price
+
+
+def order_lot(ticker: str, city_code: str, climate_day: date, side: str, action: str, count: Decimal,
+              price: Decimal, source: str) -> Lot:
+    held, unit = unit_cost(side, action, price)
+    return Lot(ticker, city_code, climate_day, held, count, count * unit, source)
+
+
+def unit_cost(side: str, action: str, price: Decimal) -> tuple[str, Decimal]:
+    """Held side and worst-case cost of ONE more contract (the one-contract fee is the largest per contract)."""
+    held, paid = normalise(side, action, price)
+    return held, paid + taker_fee_per_contract(paid)
+
+
+# -- reading the ledger ------------------------------------------------------------------------------
+def confirmed_lots(db: Database) -> list[Lot]:
+    rows = db.query(
+        "SELECT f.ticker, f.city_code, f.climate_day, f.side, f.action, f.count, f.price, f.fee FROM ops.fills f"
+        " WHERE NOT EXISTS (SELECT 1 FROM ops.settlements s WHERE s.ticker = f.ticker) ORDER BY f.id"
+    )
+    lots = []
+    for r in rows:
+        held, paid = normalise(r["side"], r["action"], Decimal(r["price"]))
+        count = Decimal(r["count"])
+        lots.append(Lot(r["ticker"], r["city_code"], r["climate_day"], held, count,
+                        count * paid + Decimal(r["fee"]), "fill"))
+    with_fills = {lot.ticker for lot in lots}
+    for r in db.query(
+        "SELECT p.* FROM ops.positions p WHERE p.position <> 0"
+        " AND NOT EXISTS (SELECT 1 FROM ops.settlements s WHERE s.ticker = p.ticker)"
+    ):
+        if r["ticker"] in with_fills:
+            continue
+        position = Decimal(r["position"])
+        lots.append(Lot(r["ticker"], r["city_code"], r["climate_day"], "yes" if position > 0 else "no",
+                        abs(position), Decimal(r["cost_basis"]) + Decimal(r["fees_paid"]), "position"))
+    return lots
+
+
+def pending_lots(db: Database, *, exclude_intent: str | None = None) -> list[Lot]:
+    """Open orders' remaining counts; the intent being re-checked is excluded (its proposal replaces it)."""
+    marks = ", ".join("?" for _ in OPEN_STATES)
+    rows = db.query(
+        f"SELECT * FROM ops.orders WHERE state IN ({marks}) AND remaining_count > 0 ORDER BY id",
+        tuple(sorted(OPEN_STATES)),
+    )
+    return [
+        order_lot(r["ticker"], r["city_code"], r["climate_day"], r["side"], r["action"],
+                  Decimal(r["remaining_count"]), Decimal(r["limit_price"]), "order")
+        for r in rows if r["intent_key"] != exclude_intent
+    ]
+
+
+# -- worst-case loss ---------------------------------------------------------------------------------
+def outcome_losses(lots: Iterable[Lot], extra_outcomes: Iterable[str] = ()) -> dict[str, Decimal]:
+    """Loss in each outcome (a ticker settling YES, or OTHER) of ONE event's lots."""
+    lots = list(lots)
+    outcomes = {lot.ticker for lot in lots} | set(extra_outcomes) | {OTHER}
+    cost = sum((lot.cost for lot in lots), ZERO)
+    return {k: cost - _payout(lots, k) for k in outcomes}
+
+
+def event_exposure(lots: Iterable[Lot]) -> Decimal:
+    losses = outcome_losses(lots)
+    return max(ZERO, max(losses.values()))
+
+
+def _payout(lots: list[Lot], outcome: str) -> Decimal:
+    total = ZERO
+    for lot in lots:
+        wins = (lot.ticker == outcome) if lot.side == "yes" else (lot.ticker != outcome)
+        total += lot.count if wins else ZERO
+    return total
+
+
+def by_event(lots: Iterable[Lot]) -> dict[EventKey, list[Lot]]:
+    out: dict[EventKey, list[Lot]] = defaultdict(list)
+    for lot in lots:
+        out[lot.event].append(lot)
+    return dict(out)
+
+
+def exposures(lots: Iterable[Lot]) -> dict[EventKey, Decimal]:
+    return {key: event_exposure(group) for key, group in by_event(lots).items()}
+
+
+def max_count_within(
+    base: list[Lot], ticker: str, held_side: str, unit: Decimal, requested: Decimal, allowed: Decimal,
+) -> Decimal:
+    """The largest n ≤ requested (same granularity) such that the event's worst-case loss with n more contracts
+    of `held_side` on `ticker` at `unit` dollars each stays ≤ `allowed`. Each outcome's loss is linear in n."""
+    if allowed < ZERO:
+        return ZERO
+    limit = requested
+    for outcome, loss in outcome_losses(base, (ticker,)).items():
+        wins = (outcome == ticker) if held_side == "yes" else (outcome != ticker)
+        slope = unit - (ONE if wins else ZERO)
+        if slope > ZERO:
+            limit = min(limit, (allowed - loss) / slope)
+        elif loss + requested * slope > allowed:
+            return ZERO  # a loss that only shrinks with n and is still over at the full count
+    return floor_count(max(limit, ZERO), requested)
+
+
+def floor_count(value: Decimal, like: Decimal) -> Decimal:
+    """Floor to whole contracts when the request is whole, else to 0.01 (Kalshi's count granularity)."""
+    step = ONE if like == like.to_integral_value() else Decimal("0.01")
+    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+
+# -- realized + settled P&L ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PnlEvent:
+    ticker: str
+    at: datetime
+    pnl: Decimal
+
+
+def pnl_events(db: Database) -> list[PnlEvent]:
+    """Settled tickers: revenue − net cash paid, at settled_at. Unsettled tickers whose fills net to a flat
+    position: − net cash paid, at the last fill. Fees always included."""
+    cash: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    position: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    last_fill: dict[str, datetime] = {}
+    for r in db.query("SELECT ticker, side, action, count, price, fee, filled_at FROM ops.fills"):
+        count, price = Decimal(r["count"]), Decimal(r["price"])
+        sign = ONE if r["action"] == "buy" else -ONE
+        cash[r["ticker"]] += sign * count * price + Decimal(r["fee"])
+        position[r["ticker"]] += sign * count if r["side"] == "yes" else -sign * count
+        last_fill[r["ticker"]] = max(last_fill.get(r["ticker"], r["filled_at"]), r["filled_at"])
+    events = []
+    settled = set()
+    for r in db.query("SELECT ticker, revenue, settled_at FROM ops.settlements"):
+        settled.add(r["ticker"])
+        events.append(PnlEvent(r["ticker"], r["settled_at"], Decimal(r["revenue"]) - cash[r["ticker"]]))
+    for ticker, held in position.items():
+        if ticker not in settled and held == ZERO:
+            events.append(PnlEvent(ticker, last_fill[ticker], -cash[ticker]))
+    return events
+
+
+def loss_since(events: Iterable[PnlEvent], since: datetime, until: datetime) -> Decimal:
+    """Net loss (positive number, 0 when net profitable) of the P&L events in (since, until]."""
+    net = sum((e.pnl for e in events if since < e.at <= until), ZERO)
+    return max(ZERO, -net)
