@@ -9,19 +9,20 @@ from __future__ import annotations
 import json
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from publisher import charts, feeds, fmt
+from publisher._resources import assets_dir
 from publisher.archive import TradeArchive
 from publisher.clock import cutoff_for, floor_minute
 from publisher.config import PublisherConfig
 from publisher.db import reader_for
 from publisher.headers import headers_file
 from publisher.models import FEEDS, SCHEMA_VERSION, RecentTrades, Trade
-from publisher.queries import city_weather, iter_public_trades, system_status
-from publisher.render import ASSETS_DIR, Renderer
+from publisher.queries import check_database_clock, city_weather, iter_public_trades, system_status
+from publisher.render import Renderer
 from publisher.site import SiteWriter
 from publisher.tally import Tally
 
@@ -58,9 +59,11 @@ def build_site(source: Any, config: PublisherConfig, published_at: datetime, out
     reader = reader_for(source, config.database_role)
     writer = SiteWriter(out_dir)
     try:
-        assets = {"css": writer.write_hashed("assets", "site", ".css", (ASSETS_DIR / "site.css").read_bytes()),
-                  "js": writer.write_hashed("assets", "refresh", ".js", (ASSETS_DIR / "refresh.js").read_bytes()),
-                  "icon": writer.write_hashed("assets", "favicon", ".svg", (ASSETS_DIR / "favicon.svg").read_bytes())}
+        check_database_clock(reader, cutoff, timedelta(minutes=config.delay_minutes))
+        static = assets_dir()
+        assets = {"css": writer.write_hashed("assets", "site", ".css", (static / "site.css").read_bytes()),
+                  "js": writer.write_hashed("assets", "refresh", ".js", (static / "refresh.js").read_bytes()),
+                  "icon": writer.write_hashed("assets", "favicon", ".svg", (static / "favicon.svg").read_bytes())}
         renderer = Renderer({"site_title": config.site_title, "assets": assets, "delay_minutes": config.delay_minutes,
                              "as_of": fmt.human_minute(cutoff), "as_of_iso": fmt.minute(cutoff)})
         tally, recent, by_city, archive = _stream_trades(reader, cutoff, config, writer, renderer)

@@ -13,14 +13,30 @@ from pathlib import Path
 
 import typer
 
+from publisher._resources import ResourceError
 from publisher.clock import SystemClock, ensure_utc
 from publisher.config import PublisherConfig
+from publisher.db import PublisherDBError
 from publisher.publish import PublishResult, publish
+from publisher.queries import EmbargoError, FutureCutoffError
+from publisher.targets.pages import PagesError
+from publisher.targets.r2 import R2Error
 
 ENV_PREFIX = "MILKBOT_PUBLISHER__"
 DATABASE_URL_ENV = "MILKBOT_PUBLISHER_DATABASE_URL"
 
 app = typer.Typer(help="Build and publish the delayed public site.", add_completion=False)
+
+# What an operator can act on: printed as one line, no traceback. The previous release stays in place.
+OPERATOR_ERRORS = (PublisherDBError, EmbargoError, R2Error, PagesError, ResourceError, FileExistsError)
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def fail(exc: BaseException) -> typer.Exit:
+    """Print `publish failed: …` on one line; a publish time ahead of the database clock is bad input (2)."""
+    typer.echo(f"publish failed: {' '.join(str(exc).split())}", err=True)
+    return typer.Exit(EXIT_BAD_INPUT if isinstance(exc, FutureCutoffError) else EXIT_FAILED)
 
 
 def config_from_env(env: dict[str, str]) -> PublisherConfig:
@@ -61,4 +77,8 @@ def main(
         config.database_url.get_secret_value() if config.database_url else None)
     if not url:
         raise typer.BadParameter(f"no database: pass --database-url or set {DATABASE_URL_ENV}")
-    report(publish(url, config, parse_at(at), target=target, out_dir=out), verbose)
+    try:
+        result = publish(url, config, parse_at(at), target=target, out_dir=out)
+    except OPERATOR_ERRORS as exc:
+        raise fail(exc) from None
+    report(result, verbose)

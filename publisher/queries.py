@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from publisher.db import Reader
@@ -16,6 +16,25 @@ from publisher.db import Reader
 
 class EmbargoError(RuntimeError):
     """A row newer than the cut-off reached the publisher."""
+
+
+class FutureCutoffError(EmbargoError):
+    """The publish time is ahead of the database clock, so the database would not honour the cut-off.
+
+    On Postgres the analytics functions clamp every cut-off to the database's own `now() − 60 min`, so the
+    publisher role can never read younger rows, whatever time it asks for (DESIGN invariant 1). That clamp
+    stays in production. A publish time (`--as-of`, a simulated clock) in the database's future would get
+    data as of the clamp while the pages claim the later as-of: refused instead, before anything is built.
+    DuckDB (the embedded mode, one process, no roles) has no clamp and follows the simulated clock.
+    """
+
+    def __init__(self, cutoff: datetime, database_cutoff: datetime, delay: timedelta) -> None:
+        self.cutoff, self.database_cutoff = cutoff, database_cutoff
+        latest = database_cutoff.replace(second=0, microsecond=0) + delay
+        super().__init__(
+            f"publish time {cutoff + delay:%Y-%m-%dT%H:%MZ} is ahead of the database clock: Postgres shows the "
+            f"publisher nothing newer than its now() − 60 min ({database_cutoff:%Y-%m-%dT%H:%M:%SZ}); "
+            f"use --as-of {latest:%Y-%m-%dT%H:%MZ} or earlier")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +126,24 @@ def city_weather(reader: Reader, cutoff: datetime) -> dict[str, CityWeather]:
     return out
 
 
+def database_cutoff(reader: Reader, cutoff: datetime) -> datetime:
+    """The cut-off the database will actually apply (Postgres clamps it to its own now() − 60 min)."""
+    return reader.query("SELECT cutoff FROM analytics.system_status(?)", [cutoff])[0]["cutoff"]
+
+
+def check_database_clock(reader: Reader, cutoff: datetime, delay: timedelta) -> None:
+    """Refuse, before anything is built, a cut-off the database would silently move (see FutureCutoffError)."""
+    applied = database_cutoff(reader, cutoff)
+    if applied != cutoff:
+        raise FutureCutoffError(cutoff, applied, delay)
+
+
 def system_status(reader: Reader, cutoff: datetime) -> SystemStatus:
     row = reader.query("SELECT * FROM analytics.system_status(?)", [cutoff])[0]
     status = SystemStatus(**row)
     _check(cutoff, "status", status.last_decision_at, status.last_market_data_at, status.last_weather_at,
            status.last_fill_at)
-    # Postgres clamps the cut-off to its own now() − 60 min. If it did, the publish time is ahead of the
-    # database clock and the page would claim an as-of time its data does not have: refuse.
+    # Second lock (build_site checks first): a moved cut-off means the data is older than the page would claim.
     if status.cutoff != cutoff:
         raise EmbargoError(f"the database moved the cut-off to {status.cutoff.isoformat()}: the publish time "
                            f"is ahead of the database clock (asked for {cutoff.isoformat()})")

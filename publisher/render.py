@@ -1,19 +1,15 @@
-"""Jinja rendering of the pages. Templates live in site_templates/; every page's data is the feed models,
-so the site and the JSON feeds cannot disagree."""
+"""Jinja rendering of the pages. Templates live in site_templates/ (found by publisher._resources, so an
+installed wheel works too); every page's data is the feed models, so the site and the JSON feeds cannot disagree."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from publisher import fmt
+from publisher._resources import templates_dir
 from publisher.rows import table_rows
-
-REPO = Path(__file__).resolve().parents[1]
-TEMPLATES_DIR = REPO / "site_templates"
-ASSETS_DIR = REPO / "site_assets"
 
 
 def _tone(value: str | None) -> str:
@@ -29,7 +25,7 @@ def _dollars(value: str | None) -> str:
 
 def environment() -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
+        loader=FileSystemLoader(templates_dir()), autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters.update(tone=_tone, dollars=_dollars, percent=fmt.percent, rows=table_rows)

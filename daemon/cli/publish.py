@@ -12,8 +12,7 @@ from pathlib import Path
 import typer
 
 from daemon.cli.common import settings_from_ctx
-from publisher.cli import DATABASE_URL_ENV, parse_at, report
-from publisher.db import PublisherDBError
+from publisher.cli import DATABASE_URL_ENV, OPERATOR_ERRORS, fail, parse_at, report
 from publisher.publish import publish
 
 app = typer.Typer(help="Publish the delayed public site (local folder, R2 or Pages).", invoke_without_command=True)
@@ -36,9 +35,8 @@ def publish_command(
     out_dir = out or config.output_dir or settings.data_dir / "site"
     try:
         result = publish(url, config, parse_at(as_of), target=target, out_dir=out_dir)
-    except PublisherDBError as exc:
-        typer.echo(f"publish failed: {exc}", err=True)
-        raise typer.Exit(1) from None
+    except OPERATOR_ERRORS as exc:  # one line, no traceback (e.g. --as-of ahead of the Postgres clock)
+        raise fail(exc) from None
     report(result, verbose)
 
 

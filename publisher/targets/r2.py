@@ -9,6 +9,11 @@
   stays the one described, and the next run retries what is missing.
 - The remote manifest (`_milkbot/manifest.json`) records each object's SHA-256 and when objects left the
   release; they are deleted only after `stale_grace_hours` (cached pages may still point at them).
+- Idempotent: a run whose build matches the manifest sends no PUT at all (not even the manifest).
+- Interrupted runs: before the first PUT, the paths about to be written go to `_milkbot/pending.json`. If the
+  run dies, the next one re-uploads those of them its release uses whatever the manifest says (their content
+  is uncertain: a page may hold the failed run's bytes) and retires the rest (new objects the manifest never
+  listed are deleted after the grace period, not leaked). A completed run removes the pending list.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from publisher.site import RELEASE_FILE, cache_control, content_type, is_hashed,
 from publisher.targets import SyncReport
 
 MANIFEST_KEY = "_milkbot/manifest.json"
+PENDING_KEY = "_milkbot/pending.json"
 NOT_UPLOADED = ("_headers", RELEASE_FILE)   # Pages-only / local bookkeeping
 
 
@@ -65,16 +71,25 @@ class R2Target:
     def _key(self, path: str) -> str:
         return self.prefix + path
 
-    def read_manifest(self) -> dict:
-        from botocore.exceptions import ClientError
+    def _read_json(self, path: str) -> dict | None:
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self._key(MANIFEST_KEY))["Body"].read()
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return {"files": {}, "retired": {}}
-            raise R2Error(f"cannot read the manifest: {exc}") from None
+                return None
+            raise R2Error(f"cannot read {path}: {exc}") from None
+        except BotoCoreError as exc:
+            raise R2Error(f"cannot read {path}: {exc}") from None
         return json.loads(body)
+
+    def read_manifest(self) -> dict:
+        return self._read_json(MANIFEST_KEY) or {"files": {}, "retired": {}}
+
+    def read_pending(self) -> set[str]:
+        """Paths an interrupted run may have left half-published (see the module docstring)."""
+        return set((self._read_json(PENDING_KEY) or {}).get("paths", []))
 
     def _put(self, path: str, data: bytes, cache: str | None = None) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -93,25 +108,43 @@ class R2Target:
         release = read_release(build_dir)
         local = {p: e for p, e in release["files"].items() if p not in NOT_UPLOADED}
         remote = self.read_manifest()
+        pending = self.read_pending()
         report = SyncReport("r2", f"s3://{self.bucket}/{self.prefix}")
+        changed = []
         for path in sorted(local, key=upload_order):
-            if remote["files"].get(path, {}).get("sha256") == local[path]["sha256"]:
-                report.skipped.append(path)
-                continue
+            same = remote["files"].get(path, {}).get("sha256") == local[path]["sha256"]
+            (report.skipped if same and path not in pending else changed).append(path)
+        if changed:  # recorded first, so a run that dies half-way leaves nothing untracked
+            self._put_json(PENDING_KEY, {"paths": sorted({*pending, *changed})})
+        for path in changed:
             self._put(path, (build_dir / path).read_bytes())
             report.uploaded.append(path)
-        retired = self._retire(remote, local, now)
+        retired = self._retire(remote, local, now, orphans=pending)
         report.deleted = self._delete_expired(retired, now)
         manifest = {"published_at": release["published_at"], "as_of": release["as_of"],
                     "files": local, "retired": {p: t for p, t in retired.items() if p not in report.deleted}}
-        self._put(MANIFEST_KEY, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode(),
-                  cache="no-cache")
+        if manifest != remote:
+            self._put_json(MANIFEST_KEY, manifest)
+        if pending or changed:
+            self._delete_pending()
         return report
 
+    def _put_json(self, path: str, value: dict) -> None:
+        self._put(path, (json.dumps(value, indent=1, sort_keys=True) + "\n").encode(), cache="no-cache")
+
+    def _delete_pending(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(PENDING_KEY))
+        except (BotoCoreError, ClientError):
+            pass  # harmless: the next run just re-sends those paths once more, then removes the list
+
     @staticmethod
-    def _retire(remote: dict, local: dict, now: datetime) -> dict[str, str]:
+    def _retire(remote: dict, local: dict, now: datetime, orphans: set[str] = frozenset()) -> dict[str, str]:
+        """Objects not in this release, with the time they left it (kept from earlier runs)."""
         retired = {p: t for p, t in remote.get("retired", {}).items() if p not in local}
-        for path in remote["files"]:
+        for path in [*remote["files"], *sorted(orphans)]:
             if path not in local:
                 retired.setdefault(path, now.isoformat())
         return retired

@@ -91,3 +91,47 @@ def test_a_publish_time_ahead_of_the_database_clock_is_refused(pg_db, pg_url, tm
     future = pg_db.scalar("SELECT now()") + timedelta(days=2)
     with pytest.raises(EmbargoError, match="ahead of the database clock"):
         build_site(pg_url, PublisherConfig(), future, tmp_path / "site")
+
+
+@pytest.mark.postgres
+def test_the_future_cutoff_is_refused_before_anything_is_built(pg_db, pg_url, tmp_path):
+    from publisher.build import build_site
+    from publisher.config import PublisherConfig
+    from publisher.queries import FutureCutoffError
+
+    db_now = pg_db.scalar("SELECT now()")
+    with pytest.raises(FutureCutoffError, match=r"use --as-of \S+ or earlier") as caught:
+        build_site(pg_url, PublisherConfig(), db_now + timedelta(hours=3), tmp_path / "site")
+    assert list((tmp_path / "site").iterdir()) == []
+    # the hint is right: the suggested time (the database's now, floored) publishes
+    latest = caught.value.database_cutoff.replace(second=0, microsecond=0) + timedelta(minutes=60)
+    assert abs(latest - db_now) < timedelta(minutes=2)
+    build_site(pg_url, PublisherConfig(), latest - timedelta(minutes=1), tmp_path / "ok")
+    assert (tmp_path / "ok" / "index.html").exists()
+
+
+@pytest.mark.postgres
+def test_milkbot_publish_as_of_ahead_of_the_postgres_clock_is_one_line(pg_db, pg_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from daemon.cli.main import app
+
+    db_now = pg_db.scalar("SELECT now()")
+    out = tmp_path / "site"
+
+    def run(as_of):
+        args = ["--database-url", pg_url, "publish", "--target", "local", "--out", str(out),
+                "--as-of", as_of.isoformat()]
+        return CliRunner().invoke(app, args, env={"MILKBOT_PUBLISHER_DATABASE_URL": ""})
+
+    ok = run(db_now - timedelta(hours=1))
+    assert ok.exit_code == 0, ok.output
+    before = (out / "api/v1/hero.json").read_bytes()
+
+    refused = run(db_now + timedelta(days=1))
+    assert refused.exit_code == 2, refused.output
+    assert refused.exception is None or isinstance(refused.exception, SystemExit)
+    lines = [line for line in refused.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("publish failed: publish time "), refused.output
+    assert "ahead of the database clock" in lines[0] and "Traceback" not in refused.output
+    assert (out / "api/v1/hero.json").read_bytes() == before          # the previous release stays

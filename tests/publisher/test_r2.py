@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import publisher_seaweed as seaweed
 import pytest
@@ -160,3 +160,132 @@ def test_a_failed_upload_keeps_the_previous_manifest_and_the_next_run_completes(
     assert report.uploaded
     manifest = json.loads(client.get_object(Bucket=BUCKET, Key=manifest_key)["Body"].read())
     assert manifest["as_of"] == "2026-01-15T11:30:00Z"
+
+
+# -- release safety: no-op runs, interrupted runs, orphans, the grace period ------------------------------------
+def _wire_log(client) -> list[str]:
+    """Every S3 operation the client sends, in order (e.g. 'PutObject index.html')."""
+    sent: list[str] = []
+
+    def record(request, **_):
+        sent.append(f"{request.method} {request.url.rsplit('/', 1)[-1]}")
+
+    client.meta.events.register_first("before-send.s3.*", record)
+    return sent
+
+
+def _objects(client, prefix: str) -> dict[str, bytes]:
+    keys = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    return {k[len(prefix):]: client.get_object(Bucket=BUCKET, Key=k)["Body"].read() for k in keys}
+
+
+def _broken_links(objects: dict[str, bytes]) -> list[str]:
+    """Every href/src of every page in the bucket must name an object that is there."""
+    import posixpath
+    import re
+
+    broken = []
+    for page, body in objects.items():
+        if not page.endswith(".html"):
+            continue
+        for link in re.findall(r'(?:href|src)="([^"#?]+)', body.decode()):
+            if link.startswith(("http:", "https:", "mailto:")):
+                continue
+            target = link.lstrip("/") if link.startswith("/") else posixpath.normpath(
+                posixpath.join(posixpath.dirname(page), link))
+            if target not in objects:
+                broken.append(f"{page} -> {link}")
+    return broken
+
+
+def test_a_second_publish_with_no_new_data_sends_no_write_at_all(s3_server, duckdb_db, publish_at, tmp_path):
+    from publisher_ledger_kit import LedgerKit, seed_history
+
+    from publisher.build import build_site
+
+    config = r2_config(s3_server.endpoint, prefix=f"noop{random.randrange(10**9)}")
+    seed_history(LedgerKit(duckdb_db, secret="noop"), publish_at, random.Random(13))
+    build_site(duckdb_db, config, publish_at, tmp_path / "a")
+    R2Target(config, make_client(config)).sync(tmp_path / "a", publish_at)
+    # a separate process would rebuild from scratch and start with a new client: only the manifest tells
+    build_site(duckdb_db, config, publish_at, tmp_path / "again")
+    client = make_client(config)
+    sent = _wire_log(client)
+    report = R2Target(config, client).sync(tmp_path / "again", publish_at + timedelta(minutes=1))
+    assert report.uploaded == [] and report.deleted == [] and report.skipped
+    assert sent and all(line.startswith("GET ") for line in sent), sent   # manifest and pending list reads only
+
+
+def test_an_interrupted_publish_leaves_the_previous_release_whole_and_leaks_nothing(
+        s3_server, duckdb_db, publish_at, tmp_path):
+    from botocore.exceptions import EndpointConnectionError
+    from publisher_ledger_kit import LedgerKit, seed_history
+
+    from publisher.build import build_site
+    from publisher.targets.r2 import PENDING_KEY, R2Error
+
+    config = r2_config(s3_server.endpoint, prefix=f"cut{random.randrange(10**9)}/")
+    prefix = config.r2_prefix
+    kit = LedgerKit(duckdb_db, secret="cut")
+    seed_history(kit, publish_at, random.Random(14))
+    client = make_client(config)
+    build_site(duckdb_db, config, publish_at, tmp_path / "a")
+    R2Target(config, client).sync(tmp_path / "a", publish_at)
+    release_a = _objects(client, prefix)
+    manifest_a = release_a[MANIFEST_KEY]
+    files_a = json.loads(manifest_a)["files"]
+
+    # release b: a new public trade, so new charts (new hashed names) and changed feeds and pages
+    t_b = publish_at + timedelta(minutes=30)
+    ticker = kit.trade(t_b - timedelta(minutes=75), "NYC", t_b.date(), 47, received_at=t_b - timedelta(minutes=74))
+    kit.settle(ticker, "yes", t_b - timedelta(minutes=70), received_at=t_b - timedelta(minutes=69))
+    build_site(duckdb_db, config, t_b, tmp_path / "b")
+    new_hashed = {p for p in read_release_files(tmp_path / "b") if p.startswith("charts/")} - set(files_a)
+    assert new_hashed
+
+    pages_sent: list[str] = []
+
+    def outage_at_the_third_page(request, **_):  # the server goes away half-way through the pages
+        if request.url.endswith(".html"):
+            pages_sent.append(request.url)
+            if len(pages_sent) >= 3:
+                raise EndpointConnectionError(endpoint_url=request.url)
+
+    flaky = make_client(config)
+    flaky.meta.events.register_first("before-send.s3.PutObject", outage_at_the_third_page)
+    with pytest.raises(R2Error, match=r"upload of .*\.html failed"):
+        R2Target(config, flaky).sync(tmp_path / "b", t_b)
+
+    after = _objects(client, prefix)
+    assert after[MANIFEST_KEY] == manifest_a                          # still describes release a
+    assert set(files_a) <= set(after)                                 # nothing of release a was deleted
+    assert _broken_links(after) == []                                 # every link of every page resolves
+    assert new_hashed <= set(after) and PENDING_KEY in after          # b's new objects are tracked, not lost
+
+    # the next run publishes release a's content again (e.g. a rollback): the pages the failed run
+    # overwrote are re-sent although the manifest says they are unchanged, and b's charts are retired
+    report = R2Target(config, client).sync(tmp_path / "a", t_b + timedelta(minutes=5))
+    restored = _objects(client, prefix)
+    assert all(restored[p] == release_a[p] for p in files_a), "a page still holds the failed run's bytes"
+    assert PENDING_KEY not in restored
+    retired = json.loads(restored[MANIFEST_KEY])["retired"]
+    assert new_hashed <= set(retired) and not report.deleted
+    assert new_hashed <= set(restored)                                # kept through the grace period
+
+    # the grace period: one minute short keeps them, the full 24 hours deletes them
+    since = min(datetime.fromisoformat(retired[p]) for p in new_hashed)
+    short = R2Target(config, client).sync(tmp_path / "a", since + timedelta(hours=24, minutes=-1))
+    assert not (new_hashed & set(short.deleted)) and new_hashed <= set(_objects(client, prefix))
+    full = R2Target(config, client).sync(tmp_path / "a", since + timedelta(hours=24))
+    assert new_hashed <= set(full.deleted)
+    final = _objects(client, prefix)
+    assert not (new_hashed & set(final)) and set(files_a) <= set(final) and _broken_links(final) == []
+    assert not (new_hashed & set(json.loads(final[MANIFEST_KEY])["retired"]))
+
+
+def read_release_files(root) -> dict:
+    from publisher.site import read_release
+
+    return read_release(root)["files"]
