@@ -40,7 +40,7 @@ def message_to_sign(timestamp_ms: int, method: str, path: str) -> bytes:
     bare_path = path.split("?", 1)[0]
     if not bare_path.startswith("/"):
         raise ValueError(f"path must start at the root, got {bare_path!r}")
-    return f"{timestamp_ms}{method.upper()}{bare_path}".encode("utf-8")
+    return f"{timestamp_ms}{method.upper()}{bare_path}".encode()
 
 
 def load_private_key(path: str | os.PathLike[str], *, allow_insecure_permissions: bool = False) -> PrivateKey:

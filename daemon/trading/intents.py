@@ -115,7 +115,7 @@ class Intent:
             raise IntentError(f"{self.intent_key}: {exc}") from exc
         if count <= 0 or count != count.quantize(Decimal("0.01")):
             raise IntentError(f"{self.intent_key}: count must be > 0 in steps of 0.01, got {count}")
-        if not Decimal("0") < price < Decimal("1"):
+        if not Decimal(0) < price < Decimal(1):
             raise IntentError(f"{self.intent_key}: limit_price must be inside (0, 1) dollars, got {price}")
         if self.version < 1:
             raise IntentError(f"{self.intent_key}: version must be >= 1")

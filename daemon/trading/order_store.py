@@ -120,6 +120,10 @@ class OrderStore:
         sql = "SELECT * FROM ops.orders ORDER BY id DESC"
         return self.db.query(sql + (f" LIMIT {int(limit)}" if limit else ""))
 
+    def known_exchange_ids(self) -> set[str]:
+        rows = self.db.query("SELECT exchange_order_id FROM ops.orders WHERE exchange_order_id IS NOT NULL")
+        return {r["exchange_order_id"] for r in rows}
+
     def known_client_ids(self) -> set[str]:
         return {r["client_order_id"] for r in self.db.query("SELECT client_order_id FROM ops.orders")}
 
@@ -296,3 +300,7 @@ class OrderStore:
             " VALUES (?, FALSE, ?, ?, ?)",
             (state, reason, set_by, self.clock.now()),
         )
+
+
+def fills_for_order(db: Database, client_order_id: str) -> list[dict[str, Any]]:
+    return db.query("SELECT * FROM ops.fills WHERE client_order_id = ? ORDER BY filled_at, id", (client_order_id,))
