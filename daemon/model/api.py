@@ -16,7 +16,7 @@ import numpy as np
 
 from daemon.model import members
 from daemon.model.grid import GRID, bracket_probabilities
-from daemon.model.params import ModelParams
+from daemon.model.params import FLOOR_OFF, ModelParams
 from daemon.settlement.brackets import Bracket
 
 
@@ -85,7 +85,7 @@ def price_event(inputs: ModelInputs, params: ModelParams) -> EventForecast:
         return EventForecast({}, {}, outputs, False, ("no_valid_member",) + reasons)
     key = weight_key(inputs, params, any(m.name == "nowcast" for m in valid))
     pmf = combine([m.pmf for m in valid], [params.weights.get(key, {}).get(m.name, 0.0) for m in valid])
-    pmf = apply_floor(pmf, members.floor_index(inputs), params.floor_leak)
+    pmf = apply_floor(pmf, members.floor_index(inputs), params.leak_for(key))
     probs = bracket_probabilities(pmf, inputs.brackets)
     support = {int(x): float(p) for x, p in zip(GRID, pmf) if p > 1e-12}
     return EventForecast(probs, support, outputs, True, (f"weights:{key}",))
@@ -115,8 +115,10 @@ def combine(pmfs: list[np.ndarray], weights: list[float]) -> np.ndarray:
 
 
 def apply_floor(pmf: np.ndarray, floor_idx: int | None, leak: float) -> np.ndarray:
-    """Soft floor at the rounded observed max r: keep x >= r, x = r-1 at `leak`, lower ~0 (renormalised)."""
-    if floor_idx is None:
+    """Soft floor at the rounded observed max r: keep x >= r, x = r-1 at `leak`, lower ~0 (renormalised).
+
+    `leak` >= FLOOR_OFF means no floor (the fit may find the members already carry it better than a hard cut)."""
+    if floor_idx is None or leak >= FLOOR_OFF:
         return pmf
     factor = np.full(pmf.shape, leak * 1e-3)
     factor[floor_idx:] = 1.0

@@ -2,8 +2,10 @@
 
 1. Climatology per city: harmonic seasonal mean and variance of the daily high; AR persistence of its anomaly.
 2. Nowcast tables: for each LST hour, the distribution of (official high − rounded max observed so far).
-3. Market sharpening exponent and ensemble weights per lead bucket: grid search minimising the Brier score on a
-   point-in-time replay of the training events (never on days outside the window).
+3. Ensemble weights and soft-floor leak per lead bucket: grid search minimising the Brier score on a point-in-time
+   replay of the older 70% of the training events, kept only if they beat the market-only pool (normalised prices,
+   no floor) on the newest 30%; otherwise the market-only pool. The market weight is also the prices' sharpening
+   exponent, so no separate gamma is fitted (market_gamma stays empty = 1).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from daemon.model.api import weight_key
 from daemon.model.data import Dataset
 from daemon.model.grid import GRID, bracket_mask
 from daemon.model.params import (
+    FLOOR_OFF,
     NOWCAST_D_LEN,
     NOWCAST_D_MIN,
     CityClimate,
@@ -46,10 +49,11 @@ def fit_params(ds: Dataset, window: FitWindow) -> ModelParams:
     climate = {city: c for city, highs in ds.highs.items() if (c := fit_climate(highs, window)) is not None}
     nowcast, leak = fit_nowcast(ds, window)
     base = default_params().model_copy(update={"climate": climate, "nowcast": nowcast, "floor_leak": leak})
-    gamma, weights, notes = fit_ensemble(ds, window, base)
+    gamma, weights, leaks, notes = fit_ensemble(ds, window, base)
     notes.update(climate_days={c: v.n_days for c, v in climate.items()},
                  window=[str(window.start) if window.start else None, str(window.end) if window.end else None])
-    return base.model_copy(update={"market_gamma": gamma, "weights": weights, "fit_notes": notes})
+    return base.model_copy(update={"market_gamma": gamma, "weights": weights, "floor_leak_by_key": leaks,
+                                   "fit_notes": notes})
 
 
 # -- climatology ------------------------------------------------------------------------------------------
@@ -191,8 +195,7 @@ def _close_gap(event) -> float:
     return (end - event.close_time).total_seconds() / 3600.0
 
 
-GAMMAS = tuple(round(g, 2) for g in np.arange(0.7, 2.01, 0.05))
-VALIDATION_SHARE = 0.3  # the newest 30% of training days decide whether a tuned value beats the plain default
+VALIDATION_SHARE = 0.3  # the newest 30% of training days decide whether tuned weights beat the market-only pool
 
 
 def split_by_time(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
@@ -203,38 +206,28 @@ def split_by_time(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
     return [s for s in samples if s.day < cut], [s for s in samples if s.day >= cut]
 
 
-def _gamma_brier(samples: list[Sample], gamma: float) -> float:
-    err = n = 0.0
-    for s in samples:
-        q = s.raw_prices ** gamma
-        err += float(np.sum(((q / q.sum() - s.y) ** 2) * s.scored))
-        n += float(s.scored.sum())
-    return err / max(n, 1.0)
-
-
-def _fit_gamma(samples: list[Sample]) -> float:
-    """Sharpening exponent of the prices; kept at 1 unless the tuned value also wins on the newest training days."""
-    with_market = [s for s in samples if s.raw_prices is not None]
-    if len(with_market) < 20:
-        return 1.0
-    early, late = split_by_time(with_market)
-    if not late or len(early) < 20:
-        return 1.0
-    tuned = min(GAMMAS, key=lambda g: _gamma_brier(early, g))
-    if _gamma_brier(late, tuned) >= _gamma_brier(late, 1.0):
-        return 1.0
-    return float(min(GAMMAS, key=lambda g: _gamma_brier(with_market, g)))
-
-
-_GRIDS = {"climatology": (0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0), "market": (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0),
+# The market weight doubles as the sharpening exponent of the prices (between brackets: p ∝ price^w).
+# Climatology capped at 0.25: a 0.5 weight won inside training windows and lost on the next months (rolling folds).
+_GRIDS = {"climatology": (0.0, 0.1, 0.25), "market": (0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0),
           "nowcast": (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)}
+EXTRA_LEAKS = (0.03, 0.1, 0.3, FLOOR_OFF)  # Brier punishes a hard floor's rare misses: let the fit soften it
 
 
-def _brier_for(samples: list[Sample], names: list[str], w: tuple[float, ...], leak: float,
-               stacked: dict) -> float:
-    logp = sum(wi * stacked[n] for wi, n in zip(w, names))
+def _sq_errors(names: list[str], w: tuple[float, ...], floor: np.ndarray, stacked: dict) -> np.ndarray:
+    """Per-sample sum of squared errors over the scored brackets."""
+    logp = sum(wi * stacked[n] for wi, n in zip(w, names) if wi)
     logp = logp - logp.max(axis=1, keepdims=True)
-    p = np.exp(logp) * stacked["floor_factor"](leak)
+    p = np.exp(logp) * floor
+    p /= p.sum(axis=1, keepdims=True)
+    probs = np.einsum("nkg,ng->nk", stacked["mask"], p)
+    probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
+    return np.sum(((probs - stacked["y"]) ** 2) * stacked["valid_k"], axis=1)
+
+
+def _brier_for(names: list[str], w: tuple[float, ...], floor: np.ndarray, stacked: dict) -> float:
+    logp = sum(wi * stacked[n] for wi, n in zip(w, names) if wi)
+    logp = logp - logp.max(axis=1, keepdims=True)
+    p = np.exp(logp) * floor
     p /= p.sum(axis=1, keepdims=True)
     probs = np.einsum("nkg,ng->nk", stacked["mask"], p)
     probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
@@ -256,6 +249,8 @@ def _stack(samples: list[Sample], names: list[str]) -> dict:
         floors[i] = -1 if s.floor is None else s.floor
 
     def floor_factor(leak: float) -> np.ndarray:
+        if leak >= FLOOR_OFF:
+            return np.ones((n, g))
         idx = np.arange(g)[None, :]
         f = np.where(idx >= floors[:, None], 1.0, leak * 1e-3)
         f = np.where(idx == floors[:, None] - 1, leak, f)
@@ -268,51 +263,55 @@ def _stack(samples: list[Sample], names: list[str]) -> dict:
 BASELINE = {"climatology": 0.0, "nowcast": 0.0, "market": 1.0}
 
 
-def _search(group: list[Sample], names: list[str], leak: float) -> tuple[float, tuple[float, ...]]:
+def _search(group: list[Sample], names: list[str], leaks: tuple[float, ...]) -> tuple[float, tuple, float]:
     stacked = _stack(group, names)
-    best = (math.inf, ())
-    for w in itertools.product(*(_GRIDS[n] for n in names)):
-        if any(w):
-            best = min(best, (_brier_for(group, names, w, leak, stacked), w))
+    best = (math.inf, (), FLOOR_OFF)
+    for leak in leaks:
+        floor = stacked["floor_factor"](leak)
+        for w in itertools.product(*(_GRIDS[n] for n in names)):
+            if any(w):
+                best = min(best, (_brier_for(names, w, floor, stacked), w, leak))
     return best
 
 
 def _score(group: list[Sample], names: list[str], w: tuple[float, ...], leak: float) -> float:
-    return _brier_for(group, names, w, leak, _stack(group, names))
+    stacked = _stack(group, names)
+    return _brier_for(names, w, stacked["floor_factor"](leak), stacked)
 
 
-def fit_weights(group: list[Sample], leak: float) -> tuple[dict[str, float], dict]:
-    """Grid-searched pool weights, accepted only if they beat the market-only pool on the newest training days."""
+def fit_weights(group: list[Sample], leak: float) -> tuple[dict[str, float], float, dict]:
+    """Grid-searched pool weights and floor leak, accepted only if they beat the market-only pool (no floor) on the
+    newest training days; otherwise the market-only pool itself."""
     names = [n for n in ("climatology", "nowcast", "market") if any(n in s.logpmf for s in group)]
+    leaks = (leak, *EXTRA_LEAKS) if any(s.floor is not None for s in group) else (FLOOR_OFF,)
     baseline = tuple(BASELINE[n] for n in names)
     early, late = split_by_time(group)
     note: dict = {"n": len(group)}
-    if "market" not in names or len(early) < 20 or len(late) < 10:
-        if "market" not in names:  # no prices at all: weather members alone, fitted in-sample
-            _, w = _search(group, names, leak)
-            return dict(zip(names, w)), {**note, "chosen": "weather_only"}
-        return dict(BASELINE), {**note, "chosen": "baseline_too_few"}
-    _, tuned = _search(early, names, leak)
-    late_tuned, late_base = _score(late, names, tuned, leak), _score(late, names, baseline, leak)
+    if "market" not in names:  # no prices at all: weather members alone, fitted in-sample
+        _, w, best_leak = _search(group, names, leaks)
+        return dict(zip(names, w)), best_leak, {**note, "chosen": "weather_only"}
+    if len(early) < 20 or len(late) < 10:
+        return dict(BASELINE), FLOOR_OFF, {**note, "chosen": "market_only_too_few"}
+    _, tuned, tuned_leak = _search(early, names, leaks)
+    late_tuned, late_base = _score(late, names, tuned, tuned_leak), _score(late, names, baseline, FLOOR_OFF)
     note.update(validation_tuned=round(late_tuned, 5), validation_market_only=round(late_base, 5))
     if late_tuned >= late_base:
-        return dict(BASELINE), {**note, "chosen": "market_only"}
-    brier, w = _search(group, names, leak)
-    return dict(zip(names, w)), {**note, "chosen": "tuned", "train_brier": round(brier, 5)}
+        return dict(BASELINE), FLOOR_OFF, {**note, "chosen": "market_only"}
+    # Keep the weights that were validated (tuned on the older days, beat the market-only pool on the newest ones);
+    # refitting them on every day lost to this on the rolling folds.
+    return dict(zip(names, tuned)), tuned_leak, {**note, "chosen": "tuned"}
 
 
-def fit_ensemble(ds: Dataset, window: FitWindow, base: ModelParams) -> tuple[dict, dict, dict]:
+def fit_ensemble(ds: Dataset, window: FitWindow, base: ModelParams) -> tuple[dict, dict, dict, dict]:
     samples = training_samples(ds, window, base)
-    gamma = {str(b): _fit_gamma([s for s in samples if s.bucket == b]) for b in range(len(base.bucket_edges) + 1)}
-    params = base.model_copy(update={"market_gamma": gamma})
-    samples = training_samples(ds, window, params) if samples else samples
     weights = {k: dict(v) for k, v in base.weights.items()}
+    leaks = {key: FLOOR_OFF for key in weights}  # unfitted keys price as the market-only pool: no floor either
     notes: dict = {"training_samples": len(samples), "weights": {}}
     for key in sorted({s.key for s in samples}):
         group = [s for s in samples if s.key == key]
         if len(group) < 20:
             continue
-        fitted, note = fit_weights(group, base.floor_leak)
-        weights[key] = {"forecast": 1.0, **{n: 0.0 for n in BASELINE}, **fitted}
-        notes["weights"][key] = note
-    return gamma, weights, notes
+        fitted, leaks[key], note = fit_weights(group, base.floor_leak)
+        weights[key] = {"forecast": 0.0, **{n: 0.0 for n in BASELINE}, **fitted}
+        notes["weights"][key] = {**note, "weights": fitted, "leak": leaks[key]}
+    return {}, weights, leaks, notes

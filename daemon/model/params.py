@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
 from datetime import date
 from typing import Any
 
@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from daemon.clock import Clock
 from daemon.ledger.db import Database, Json
 
-MODEL_VERSION = "milkbot-model-1"
+MODEL_VERSION = "milkbot-model-2"
 MEMBERS = ("forecast", "climatology", "nowcast", "market")
 NOWCAST_D_MIN = -3  # offsets of the official high from the rounded observed max: NOWCAST_D_MIN .. D_MIN+len-1
 NOWCAST_D_LEN = 34
+FLOOR_OFF = 1.0  # a floor leak of 1 switches the soft floor off
 
 
 class ParamsError(ValueError):
@@ -50,10 +51,14 @@ _FORECAST_SIGMA = {"NYC": 3.2, "CHI": 3.8, "LAX": 2.5, "MIA": 2.1, "AUS": 3.5, "
 
 
 def _default_weights() -> dict[str, dict[str, float]]:
+    """Unfitted keys price like the market-only pool (normalised prices); weather members only when no prices.
+
+    (Untuned weather weights lost to the market on rolling-origin validation folds, so they are never a default.)
+    """
     out = {}
     for bucket in range(6):
         for key in (str(bucket), f"{bucket}+nowcast"):
-            out[key] = {"forecast": 1.0, "climatology": 0.3, "nowcast": 0.6 if "now" in key else 0.0, "market": 0.8}
+            out[key] = {"forecast": 0.0, "climatology": 0.0, "nowcast": 0.0, "market": 1.0}
     return out
 
 
@@ -68,6 +73,8 @@ class ModelParams(_Frozen):
     forecast_clim_weight_per_day: float = 0.08  # climatology's pull on the forecast centre per day of lead
     nowcast: dict[str, tuple[tuple[float, ...], ...]] = Field(default_factory=dict)  # key -> 24 LST hours × offsets
     floor_leak: float = Field(0.03, ge=0.0, le=0.5)  # P(official = rounded observed max − 1)
+    # Per weight key: the leak the pool was tuned with (FLOOR_OFF = no floor); keys not listed use floor_leak.
+    floor_leak_by_key: dict[str, float] = Field(default_factory=dict)
     market_gamma: dict[str, float] = Field(default_factory=dict)  # bucket -> sharpening exponent of prices
     market_tail_decay: float = Field(0.55, gt=0.0, lt=1.0)
     bucket_edges: tuple[float, ...] = (4.5, 8.5, 12.5, 16.5, 24.5)  # hours to LST day end
@@ -83,6 +90,9 @@ class ModelParams(_Frozen):
 
     def bucket(self, hours_to_close: float) -> int:
         return sum(1 for edge in self.bucket_edges if hours_to_close > edge)
+
+    def leak_for(self, key: str) -> float:
+        return self.floor_leak_by_key.get(key, self.floor_leak)
 
     def climate_for(self, city_code: str) -> CityClimate:
         return self.climate.get(city_code, self.default_climate)

@@ -316,7 +316,9 @@ class Reconciler:
             report.settlements_ingested += self.store.insert_settlement({
                 "ticker": s.ticker, "event_ticker": s.event_ticker or event_ticker_of(s.ticker), "city_code": city,
                 "climate_day": day, "market_result": s.market_result,
-                "settled_value": float(s.value) if isinstance(s.value, (int, float)) else None,
+                # settled_value is the settled temperature; the portfolio endpoint only gives the payout per
+                # contract (kept in the payload), so the temperature is filled from the market, not guessed.
+                "settled_value": None,
                 "yes_count": s.yes_count, "no_count": s.no_count, "revenue": s.revenue,
                 "settled_at": s.settled_time or self.clock.now(), "payload": s.raw,
             })

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from daemon.cli.main import app
 from daemon.model.data import load_dataset
 from daemon.model.evaluate import evaluate
-from daemon.model.params import CityClimate, default_params
+from daemon.model.params import MODEL_VERSION, CityClimate, default_params
 from daemon.model.replay import LookAheadError, inputs_at, last_trades
 
 
@@ -45,7 +45,7 @@ def hand_market_brier(facts: dict, hours: float, trades: list[tuple]) -> tuple[i
 def test_cli_fit_then_evaluate_json(synthetic, tmp_path):
     root, facts = synthetic
     out = run(["model", "fit", "--data", str(root), "--to", "2025-01-20"], tmp_path)
-    assert "model params id=1 version=milkbot-model-1" in out
+    assert f"model params id=1 version={MODEL_VERSION}" in out
     assert "MIA" in out and "NYC" in out
     assert "model params id=1" in run(["model", "fit", "--data", str(root), "--to", "2025-01-20"], tmp_path)  # dedup
     text = run(["model", "evaluate", "--data", str(root), "--horizons", "30,10,3", "--from", "2025-01-21", "--json"],
