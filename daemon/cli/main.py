@@ -99,7 +99,10 @@ _GROUPS = {
     "orders": "daemon.cli.orders",
     "publish": "daemon.cli.publish",
     "bench": "daemon.cli.bench",
+    "golive": "daemon.cli.golive",
 }
+# Top-level commands owned by the runtime: each module exposes `register(app)`.
+_COMMANDS = ("daemon.cli.run", "daemon.cli.demo", "daemon.cli.replay", "daemon.cli.status", "daemon.cli.control")
 
 
 def _register_groups() -> None:
@@ -111,6 +114,14 @@ def _register_groups() -> None:
                 continue
             raise
         app.add_typer(module.app, name=name)
+    for module_name in _COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        module.register(app)
 
 
 _register_groups()

@@ -1,0 +1,88 @@
+"""`milkbot kill [--cancel-resting]` and `milkbot resume`: the operator's stop and go."""
+
+from __future__ import annotations
+
+import getpass
+
+import typer
+
+from daemon.cli.common import EXIT_CONFIG, clock_for, open_db, settings_from_ctx, user_errors
+from daemon.cli.runtime_common import exchange_client
+
+
+def _who() -> str:
+    try:
+        return f"operator:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001
+        return "operator:unknown"
+
+
+def kill(
+    ctx: typer.Context,
+    reason: str = typer.Option("operator kill switch", "--reason", help="Why (recorded)."),
+    cancel_resting: bool = typer.Option(False, "--cancel-resting", help="Also cancel every resting order."),
+) -> None:
+    """HALT at once (kill switch; survives restarts). Optionally cancel resting orders, reporting each."""
+    from daemon.runtime.daemon import CANCEL_RESTING_MARK
+    from daemon.trading import state as st
+
+    settings = settings_from_ctx(ctx)
+    clock = clock_for(settings)
+    with user_errors():
+        db = open_db(settings)
+    try:
+        st.kill(db, clock, f"{reason} {CANCEL_RESTING_MARK}" if cancel_resting else reason, _who())
+        typer.echo("HALTED: kill switch set (new orders refused from now; `milkbot resume` clears it)")
+        if cancel_resting:
+            _cancel_resting(settings, db, clock)
+    finally:
+        db.close()
+
+
+def _cancel_resting(settings, db, clock) -> None:
+    from daemon.trading.oms import OrderManager
+
+    client = exchange_client(settings, clock)
+    if client is None:
+        typer.echo("no exchange reachable from here (SHADOW without a simulator URL, or no credentials): the running"
+                   " daemon cancels resting orders at its next cycle when it sees the kill switch")
+        return
+    with client:
+        oms = OrderManager(db, client, clock)
+        oms.reconcile()
+        results = oms.cancel_all(reason="kill_switch")
+    for r in results:
+        typer.echo(f"  {r.client_order_id}  {r.status}  ({r.order_state})")
+    typer.echo(f"{len(results)} order(s) processed")
+
+
+def resume(ctx: typer.Context, reason: str = typer.Option("operator resume", "--reason")) -> None:
+    """Reconcile with the exchange, then return to ACTIVE (clears the kill switch)."""
+    from daemon.trading import state as st
+    from daemon.trading.oms import OrderManager
+
+    settings = settings_from_ctx(ctx)
+    clock = clock_for(settings)
+    with user_errors():
+        db = open_db(settings)
+    try:
+        client = exchange_client(settings, clock)
+        if client is not None:
+            with client:
+                report = OrderManager(db, client, clock).reconcile()
+            if not report.complete or report.unexplained:
+                typer.echo(f"error: reconciliation did not agree ({report.error or len(report.unexplained)}"
+                           " unexplained); staying HALTED", err=True)
+                raise typer.Exit(EXIT_CONFIG)
+            typer.echo(f"reconciled: {report.to_dict()}")
+        else:
+            typer.echo("no exchange reachable from here: the daemon reconciles before its next order")
+        st.resume(db, clock, reason, _who())
+        typer.echo("ACTIVE")
+    finally:
+        db.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("kill")(kill)
+    app.command("resume")(resume)

@@ -1,0 +1,81 @@
+"""`milkbot status | positions | pnl`: one-screen summaries from the ledger."""
+
+from __future__ import annotations
+
+import typer
+
+from daemon.cli.common import clock_for, open_db, settings_from_ctx, user_errors
+from daemon.cli.runtime_common import echo_rows
+
+
+def status(ctx: typer.Context) -> None:
+    """Trading state, last run and heartbeat, open orders, exposure, recent risk events, P&L."""
+    from daemon.runtime.reports import status as build
+
+    settings = settings_from_ctx(ctx)
+    with user_errors():
+        db = open_db(settings)
+    try:
+        s = build(db, clock_for(settings).now())
+    finally:
+        db.close()
+    ts = s["trading_state"]
+    typer.echo(f"mode {settings.mode}  env {settings.env}  config {settings.config_hash[:12]}")
+    typer.echo(f"trading state {ts['state']}{'  KILL SWITCH ON' if ts.get('kill_switch') else ''}"
+               f"  ({ts.get('reason')}, by {ts.get('set_by', 'system')})")
+    run = s["last_run"]
+    if run:
+        typer.echo(f"last run #{run['run_id']} {run['component']} {run['mode']} started {run['started_at']:%Y-%m-%d %H:%MZ}"
+                   f"  {'running' if run['stopped_at'] is None else 'stopped: ' + str(run['exit_reason'])}")
+    for b in s["heartbeats"]:
+        typer.echo(f"heartbeat {b['component']}: {b['status']} at {b['beat_at']:%Y-%m-%d %H:%M:%SZ}"
+                   f" cycle {b['detail'].get('cycle_id', '-')}")
+    typer.echo(f"open orders {s['open_orders'] or 'none'}   positions {s['positions']}"
+               f"   exposure at cost ${s['exposure_cost']:.2f}   decisions {s['decisions']}")
+    p = s["pnl"]
+    typer.echo(f"P&L after fees: realized ${p['realized_after_fees']:.2f}  (fills {p['fills']}, fees ${p['fees']:.2f},"
+               f" open cost ${p['open_cost']:.2f})")
+    typer.echo("recent risk events:")
+    echo_rows([{**r, "occurred_at": f"{r['occurred_at']:%m-%d %H:%M}", "message": r["message"][:70]}
+               for r in s["recent_risk_events"]], ["occurred_at", "kind", "severity", "city_code", "message"])
+
+
+def positions(ctx: typer.Context) -> None:
+    """Open positions (signed YES contracts; NO held is negative)."""
+    from daemon.runtime.reports import positions as rows
+
+    settings = settings_from_ctx(ctx)
+    with user_errors():
+        db = open_db(settings)
+    try:
+        echo_rows(rows(db), ["ticker", "city_code", "climate_day", "position", "cost_basis", "fees_paid"])
+    finally:
+        db.close()
+
+
+def pnl(ctx: typer.Context) -> None:
+    """P&L after fees from fills and exchange settlements."""
+    from daemon.runtime.reports import pnl_summary
+
+    settings = settings_from_ctx(ctx)
+    with user_errors():
+        db = open_db(settings)
+    try:
+        p = pnl_summary(db)
+        by_city = db.query(
+            "SELECT s.city_code, COUNT(DISTINCT s.ticker) AS markets, SUM(s.revenue) AS revenue"
+            " FROM ops.settlements s WHERE s.ticker IN (SELECT ticker FROM ops.fills) GROUP BY s.city_code"
+            " ORDER BY s.city_code")
+    finally:
+        db.close()
+    typer.echo(f"fills {p['fills']} ({p['contracts']} contracts)  cost ${p['cost']:.2f}  fees ${p['fees']:.2f}")
+    typer.echo(f"settlement revenue ${p['revenue']:.2f} over {p['settled_markets']} traded settled markets")
+    typer.echo(f"realized P&L after fees ${p['realized_after_fees']:.2f}   open positions at cost ${p['open_cost']:.2f}")
+    typer.echo("settled revenue by city:")
+    echo_rows(by_city, ["city_code", "markets", "revenue"])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status)
+    app.command("positions")(positions)
+    app.command("pnl")(pnl)
