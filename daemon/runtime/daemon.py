@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 _STOPWATCH = SystemClock()
 
 CANCEL_RESTING_MARK = "[cancel-resting]"  # in a kill reason: the daemon cancels its resting orders
-DEFAULT_MAX_FORECAST_AGE = timedelta(hours=3)
-DEFAULT_MAX_OBS_AGE = timedelta(hours=2)
 
 
 @dataclass
@@ -54,18 +52,6 @@ class CycleStats:
     event_compute_seconds: list[float] = field(default_factory=list)
     wall_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
-
-
-def _age_setting(section: Any, names: tuple[str, ...], default: timedelta) -> timedelta:
-    """A staleness threshold from the weather config, whatever unit its owner chose, else the default."""
-    for name in names:
-        value = getattr(section, name, None)
-        if isinstance(value, timedelta):
-            return value
-        if isinstance(value, (int, float)):
-            unit = "minutes" if name.endswith("minutes") else "hours" if name.endswith("hours") else "seconds"
-            return timedelta(**{unit: value})
-    return default
 
 
 class Daemon:
@@ -96,12 +82,8 @@ class Daemon:
         self._orders_may_change = True
         self._cycle_lock = threading.Lock()   # fast and slow cycles never overlap
         self._kill_handled: datetime | None = None
-        self.max_forecast_age = _age_setting(settings.weather, (
-            "max_forecast_age", "max_forecast_age_minutes", "max_forecast_age_hours", "max_forecast_age_seconds"),
-            DEFAULT_MAX_FORECAST_AGE)
-        self.max_obs_age = _age_setting(settings.weather, (
-            "max_obs_age", "max_obs_age_minutes", "max_observation_age_minutes", "max_obs_age_seconds"),
-            DEFAULT_MAX_OBS_AGE)
+        self.max_forecast_age = timedelta(minutes=settings.weather.max_forecast_age_minutes)
+        self.max_obs_age = timedelta(minutes=settings.weather.max_observation_age_minutes)
         self.series = tuple(dict.fromkeys(city.series[0] for city in registry))
 
     # -- lifecycle ----------------------------------------------------------------------------------------
@@ -206,7 +188,7 @@ class Daemon:
     def _decide_all(self, events: dict[str, list[Any]], now: datetime, stats: CycleStats) -> list[tuple]:
         books = self._books([m.ticker for ms in events.values() for m in ms if m.is_open])
         params_id, params = self.params()
-        size_multiplier = Decimal(str(self.risk.size_multiplier())) if self._has("size_multiplier") else Decimal(1)
+        size_multiplier = Decimal(str(self.risk.size_multiplier()))
         state = self._trading_state()
         plans = []
         for event_ticker, markets in sorted(events.items()):
@@ -436,7 +418,7 @@ class Daemon:
         return self.risk is not None and callable(getattr(self.risk, method, None))
 
     def _calls(self) -> int:
-        return int(getattr(self.client, "request_count", 0))
+        return self.client.request_count
 
     def _record_db_failure(self, exc: Exception) -> None:
         from daemon.ledger.db import DatabaseError
