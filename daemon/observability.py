@@ -18,6 +18,7 @@ from pydantic import BaseModel, SecretStr
 
 cycle_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("cycle_id", default="-")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [cycle=%(cycle_id)s] %(message)s"
+_HANDLER_NAME = "milkbot"
 
 
 def secret_values(settings: BaseModel) -> list[str]:
@@ -62,14 +63,34 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at emit time, so a handler installed under a redirected stderr (a CLI
+    runner, a test) never writes into a closed stream later."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def configure_logging(settings: BaseModel, stream: TextIO | None = None, level: str | None = None) -> logging.Handler:
-    """Install one handler on the root logger with the redacting filter; returns it (tests remove it)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Install milkbot's one handler on the root logger (replacing an earlier one) with the redacting filter."""
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(RedactingFilter(secret_values(settings)))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level or getattr(settings, "log_level", "INFO"))
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would drown the cycle logs
     return handler
 
 

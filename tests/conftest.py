@@ -166,3 +166,18 @@ def shared_data() -> Path:
     if path is None:
         pytest.skip("the shared real-data directory is absent (set MILKBOT_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """A CLI command run in-process (`milkbot run`) installs milkbot's root handler and level; undo it so the
+    next test's captured output holds only what that test's own command printed."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.NOTSET)

@@ -41,3 +41,26 @@ def test_sentry_events_are_scrubbed():
     secrets = secret_values(settings_with_secrets())
     event = {"message": f"key {CANARY}-or", "extra": {"list": [f"x{CANARY}pw"]}}
     assert CANARY not in repr(_scrub_tree(event, secrets))
+
+
+def test_default_handler_follows_stderr_and_is_not_stacked(monkeypatch, capsys):
+    """A handler installed while stderr was redirected must not write into that (closed) stream later."""
+    import io
+    import logging
+
+    root = logging.getLogger()
+    before = list(root.handlers)
+    redirected = io.StringIO()
+    monkeypatch.setattr("sys.stderr", redirected)
+    first = configure_logging(settings_with_secrets())
+    second = configure_logging(settings_with_secrets())
+    try:
+        assert [h for h in root.handlers if h.get_name() == "milkbot"] == [second]
+        redirected.close()
+        monkeypatch.undo()
+        logging.getLogger("milkbot.test").warning("after the redirect")
+        assert "after the redirect" in capsys.readouterr().err
+        assert first not in root.handlers
+    finally:
+        for handler in [h for h in root.handlers if h not in before]:
+            root.removeHandler(handler)
