@@ -300,8 +300,8 @@ class KalshiClient:
 
             def parse(data: Any) -> list[OrderBook]:
                 now = self._clock.now()
-                return [OrderBook.model_validate({**item, "received_at": now})
-                        for item in data.get("orderbooks") or []]
+                return [book for item in data.get("orderbooks") or []
+                        if (book := _book_or_skip(item, now)) is not None]
 
             books.extend(self._read("/markets/orderbooks", parse, params=[("tickers", t) for t in chunk]))
         return books
@@ -372,6 +372,8 @@ class KalshiClient:
             # Provably not processed: rejected for now; resending later with the SAME id is safe.
             return CreateOrderOutcome("rejected", cid, error=exc)
         except (RejectedError, AuthError, ConfigError) as exc:
+            if exc.http_status == 409:  # any conflict on create: our id may already be there, so look it up
+                return self._resolve_duplicate(request, exc)
             log.warning("order %s rejected: %r", cid, exc)
             return CreateOrderOutcome("rejected", cid, error=exc)
         except ExchangeError as exc:
@@ -396,8 +398,9 @@ class KalshiClient:
         order = order_from_ack(request, ack, self._clock.now())
         return CreateOrderOutcome("accepted", cid, order=order, ack=ack)
 
-    def _resolve_duplicate(self, request: OrderRequest, exc: DuplicateOrderError) -> CreateOrderOutcome:
-        """409 duplicate id: the order (likely our earlier attempt) exists. Look it up."""
+    def _resolve_duplicate(self, request: OrderRequest, exc: ExchangeError) -> CreateOrderOutcome:
+        """409 (duplicate id, or a conflict we do not recognise): the order (likely our earlier attempt) may
+        exist. Look it up; never a terminal rejection."""
         cid = request.client_order_id
         try:
             existing = self.find_order_by_client_id(cid, ticker=request.ticker)
@@ -442,3 +445,15 @@ class KalshiClient:
             body["updated_client_order_id"] = updated_client_order_id
         data = self._write("POST", f"{ORDERS_V2}/{order_id}/amend", body=body)
         return self._validated(OrderAck.model_validate, data, "POST amend")
+
+
+def _book_or_skip(item: Any, received_at: datetime) -> OrderBook | None:
+    """One book of a batch; a bad one (repeated or impossible level, bad shape) is skipped with its reason logged,
+    so it does not fail the other books of the batch."""
+    try:
+        return OrderBook.model_validate({**item, "received_at": received_at})
+    except (ValidationError, TypeError) as exc:
+        ticker = (item.get("market_ticker") or item.get("ticker")) if isinstance(item, Mapping) else None
+        reason = exc.errors()[0].get("msg") if isinstance(exc, ValidationError) and exc.errors() else str(exc)
+        log.warning("order book %s skipped: %s", ticker or "?", reason)
+        return None

@@ -90,7 +90,7 @@ class KeyFileError(ConfigError):
 # Error codes (case-insensitive) that mean "our setup is wrong", not "this order is wrong".
 _CONFIG_CODES = {"deprecated_v1_order_endpoint"}
 _DUPLICATE_CODES = {"order_already_exists", "duplicate_client_order_id", "duplicate_order"}
-_DUPLICATE_HINTS = ("already exists", "duplicate", "clordid already used")
+_DUPLICATE_HINTS = ("already exists", "already_exists", "duplicate", "clordid already used")  # code or text
 
 
 def _error_fields(body: Any) -> tuple[str | None, str, str | None]:
@@ -133,7 +133,7 @@ def error_from_response(status: int, raw: bytes | str) -> ExchangeError:
     if status == 404:
         return NotFoundError(code, message, status, details=details)
     if status == 409 and (lowered in _DUPLICATE_CODES
-                          or any(h in f"{message} {details or ''}".lower() for h in _DUPLICATE_HINTS)):
+                          or any(h in f"{lowered} {message} {details or ''}".lower() for h in _DUPLICATE_HINTS)):
         return DuplicateOrderError(code, message, status, details=details)
     if status in (408, 425):
         return TemporaryError(code, message, status, details=details)

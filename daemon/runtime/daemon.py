@@ -236,7 +236,8 @@ class Daemon:
         return self._weather_cache[cache_key]
 
     def _blocks(self, city: Any, weather: dict | None, now: datetime, state: str, stats: CycleStats) -> list[str]:
-        blocked = [] if state == "ACTIVE" else [f"trading_state:{state}"]
+        # REDUCING trades at reduced size (the risk engine's size multiplier); only HALTED blocks decisions.
+        blocked = [f"trading_state:{state}"] if state == "HALTED" else []
         fresh = parts.freshness.assess(weather, now, city, self.max_forecast_age, self.max_obs_age)
         if fresh.state != "fresh":
             blocked.append(f"weather_{fresh.state}")
@@ -315,6 +316,7 @@ class Daemon:
             self._orders_may_change = True
         except Exception as exc:
             log.exception("submit %s failed", key)
+            self._record_db_failure(exc)  # a failed ledger write on the order path trips the database breaker
             return f"error:{type(exc).__name__}"
         if result.status == "rejected" and self._has("record_reject"):
             self.risk.record_reject(d.ticker, "; ".join(result.reasons)[:300] or "rejected")  # reject breaker

@@ -14,6 +14,7 @@ The exchange's revenue is cross-checked against the payout the ledger's fills im
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,7 +24,10 @@ from typing import Any
 from daemon.ledger.db import Database
 from daemon.trading.intents import book_side_and_yes_price
 
-__all__ = ["SettledPnl", "SettlementError", "pnl_for_position", "realized_pnl", "yes_value"]
+__all__ = [
+    "SettledPnl", "SettlementError", "YesBook", "pnl_for_position", "realized_pnl", "scalar_value", "yes_book",
+    "yes_value",
+]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -84,6 +88,30 @@ def _fill_cash(fill: Mapping[str, Any]) -> tuple[Decimal, Decimal]:
     return -count, count * yes_price
 
 
+@dataclass(frozen=True)
+class YesBook:
+    """One market's fills in YES-book terms: signed YES position, trade cash (fees excluded), fees."""
+
+    position: Decimal
+    cash: Decimal
+    fees: Decimal
+    city_code: str | None = None
+    climate_day: date | None = None
+
+
+def yes_book(fills: Iterable[Mapping[str, Any]]) -> YesBook:
+    """Sum one market's fills in YES-book terms (a YES + NO pair nets to a flat position, as Kalshi nets it)."""
+    position = cash = fees = ZERO
+    city = day = None
+    for fill in fills:
+        delta, flow = _fill_cash(fill)
+        position += delta
+        cash += flow
+        fees += Decimal(fill["fee"])
+        city, day = fill.get("city_code", city), fill.get("climate_day", day)
+    return YesBook(position, cash, fees, city, day)
+
+
 def pnl_for_position(
     ticker: str,
     fills: Iterable[Mapping[str, Any]],
@@ -93,14 +121,8 @@ def pnl_for_position(
     settlement: Mapping[str, Any] | None = None,
 ) -> SettledPnl:
     """Realized P&L of one market's fills at settlement; `settlement` (an ops.settlements row) is cross-checked."""
-    position = cash = fees = ZERO
-    city = day = None
-    for fill in fills:
-        delta, flow = _fill_cash(fill)
-        position += delta
-        cash += flow
-        fees += Decimal(fill["fee"])
-        city, day = fill.get("city_code", city), fill.get("climate_day", day)
+    book = yes_book(fills)
+    position, cash, fees, city, day = book.position, book.cash, book.fees, book.city_code, book.climate_day
     unit = yes_value(market_result, value_cents)
     # a NO contract is worth 1 − unit; in YES-book terms that is already in the cash flows
     payout_yes_book = position * unit
@@ -131,8 +153,18 @@ def pnl_for_position(
     )
 
 
-def _scalar_value(payload: Any) -> Any:
-    return payload.get("value") if isinstance(payload, Mapping) else None
+def scalar_value(payload: Any) -> Any:
+    """Cents per YES contract of a scalar settlement from the stored payload (the dumped Settlement model keeps
+    it as `value_cents`; a raw wire row as `value`)."""
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            return None
+    if not isinstance(payload, Mapping):
+        return None
+    value = payload.get("value_cents")
+    return payload.get("value") if value is None else value
 
 
 def realized_pnl(db: Database, as_of: datetime | None = None) -> list[SettledPnl]:
@@ -158,7 +190,7 @@ def realized_pnl(db: Database, as_of: datetime | None = None) -> list[SettledPnl
                 row["ticker"],
                 fills,
                 row["market_result"],
-                _scalar_value(row.get("payload")),
+                scalar_value(row.get("payload")),
                 settlement=row,
             )
         )

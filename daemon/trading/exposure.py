@@ -11,12 +11,13 @@ Confirmed lots come from ops.fills on unsettled tickers (price and fee exact); a
 without fills in the ledger (adopted at reconciliation) uses its cost basis. Pending lots are ops.orders in an
 open state (new / submitted / unknown / resting / partial) for their remaining count, with the worst-case
 taker fee: the one-contract fee per contract, because the exchange rounds the fee up per fill and an order may
-fill one contract at a time. Intents are committed together with their `new` order row (one transaction, OrderStore), so open
+fill one contract at a time; plus filled contracts whose fills are not ingested yet (unbooked_fill_lots). Intents are committed together with their `new` order row (one transaction, OrderStore), so open
 orders cover committed-but-unfilled intents too.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +27,10 @@ from decimal import ROUND_FLOOR, Decimal
 from daemon.economics.fees import taker_fee_per_contract
 from daemon.ledger.db import Database
 from daemon.money import ONE, ZERO
+from daemon.settlement.ledger import SettlementError, pnl_for_position, scalar_value, yes_book
 from daemon.trading.order_state import OPEN_STATES
+
+log = logging.getLogger(__name__)
 
 OTHER = "<other>"  # the outcome "a bracket we hold nothing on settles YES"
 EventKey = tuple[str, date]  # (city_code, climate_day)
@@ -102,7 +106,22 @@ def pending_lots(db: Database, *, exclude_intent: str | None = None) -> list[Lot
         order_lot(r["ticker"], r["city_code"], r["climate_day"], r["side"], r["action"],
                   Decimal(r["remaining_count"]), Decimal(r["limit_price"]), "order")
         for r in rows if r["intent_key"] != exclude_intent
-    ]
+    ] + unbooked_fill_lots(db)
+
+
+def unbooked_fill_lots(db: Database) -> list[Lot]:
+    """Contracts an order row says filled that ops.fills does not hold yet (an order that filled on create is
+    `filled` with nothing remaining until the next fill ingestion): held, so counted, at the limit price."""
+    rows = db.query(
+        "SELECT o.ticker, o.city_code, o.climate_day, o.side, o.action, o.limit_price,"
+        " o.filled_count - COALESCE(b.booked, 0) AS unbooked FROM ops.orders o"
+        " LEFT JOIN (SELECT exchange_order_id, SUM(count) AS booked FROM ops.fills GROUP BY exchange_order_id) b"
+        " ON b.exchange_order_id = o.exchange_order_id"
+        " WHERE o.filled_count > COALESCE(b.booked, 0)"
+        " AND NOT EXISTS (SELECT 1 FROM ops.settlements s WHERE s.ticker = o.ticker) ORDER BY o.id"
+    )
+    return [order_lot(r["ticker"], r["city_code"], r["climate_day"], r["side"], r["action"],
+                      Decimal(r["unbooked"]), Decimal(r["limit_price"]), "order") for r in rows]
 
 
 # -- worst-case loss ---------------------------------------------------------------------------------
@@ -171,26 +190,35 @@ class PnlEvent:
 
 
 def pnl_events(db: Database) -> list[PnlEvent]:
-    """Settled tickers: revenue − net cash paid, at settled_at. Unsettled tickers whose fills net to a flat
-    position: − net cash paid, at the last fill. Fees always included."""
-    cash: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    position: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    last_fill: dict[str, datetime] = {}
-    for r in db.query("SELECT ticker, side, action, count, price, fee, filled_at FROM ops.fills"):
-        count, price = Decimal(r["count"]), Decimal(r["price"])
-        sign = ONE if r["action"] == "buy" else -ONE
-        cash[r["ticker"]] += sign * count * price + Decimal(r["fee"])
-        position[r["ticker"]] += sign * count if r["side"] == "yes" else -sign * count
-        last_fill[r["ticker"]] = max(last_fill.get(r["ticker"], r["filled_at"]), r["filled_at"])
+    """Realized P&L in YES-book terms (daemon/settlement/ledger.py: buy NO at p = sell YES at 1 − p, so a YES + NO
+    pair nets as Kalshi nets it and a sell opens a short). Settled tickers: YES-book cash − fees + the payout of the
+    final YES position, at settled_at. Unsettled tickers whose fills net to a flat position: cash − fees, at the
+    last fill."""
+    fills: dict[str, list[dict]] = defaultdict(list)
+    for r in db.query("SELECT * FROM ops.fills ORDER BY filled_at, id"):
+        fills[r["ticker"]].append(r)
     events = []
     settled = set()
-    for r in db.query("SELECT ticker, revenue, settled_at FROM ops.settlements"):
+    for r in db.query("SELECT * FROM ops.settlements"):
         settled.add(r["ticker"])
-        events.append(PnlEvent(r["ticker"], r["settled_at"], Decimal(r["revenue"]) - cash[r["ticker"]]))
-    for ticker, held in position.items():
-        if ticker not in settled and held == ZERO:
-            events.append(PnlEvent(ticker, last_fill[ticker], -cash[ticker]))
+        events.append(PnlEvent(r["ticker"], r["settled_at"], _settled_pnl(r, fills.get(r["ticker"], []))))
+    for ticker, rows in fills.items():
+        book = yes_book(rows)
+        if ticker not in settled and book.position == ZERO:
+            events.append(PnlEvent(ticker, max(f["filled_at"] for f in rows), book.cash - book.fees))
     return events
+
+
+def _settled_pnl(settlement: dict, fills: list[dict]) -> Decimal:
+    """Realized P&L of one settled ticker; a result the ledger cannot value (void without a value) falls back to
+    the exchange's revenue, which pays the held side: YES payout = revenue + min(position, 0)."""
+    try:
+        return pnl_for_position(settlement["ticker"], fills, settlement["market_result"],
+                                scalar_value(settlement.get("payload"))).realized_pnl
+    except SettlementError as exc:
+        log.warning("settlement %s valued from exchange revenue: %s", settlement["ticker"], exc)
+        book = yes_book(fills)
+        return book.cash + Decimal(settlement["revenue"]) + min(book.position, ZERO) - book.fees
 
 
 def loss_since(events: Iterable[PnlEvent], since: datetime, until: datetime) -> Decimal:

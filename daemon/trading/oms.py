@@ -25,6 +25,7 @@ from typing import Any
 from daemon.cities import CityRegistry
 from daemon.clock import Clock
 from daemon.ledger.db import Database
+from daemon.trading import state as trading_state
 from daemon.trading.exchange_facts import ExOrder, order_from
 from daemon.trading.intents import (
     DEFAULT_ID_NAMESPACE,
@@ -202,10 +203,8 @@ class OrderManager:
                     results.append(_result("existing", row["intent_key"], row))
                 elif wait:
                     results.append(_result("unknown", row["intent_key"], row, reasons=[wait]))
-                elif not self._state_allows_send():
-                    results.append(_result("blocked", row["intent_key"], row, reasons=self._last_block_reasons))
                 else:
-                    results.append(self._send(row))
+                    results.append(self._send_within_risk(_row_intent(row), row))
             return results
 
     def cancel_if_degraded(self, ticker: str, quote: Any) -> list[SubmitResult]:
@@ -245,9 +244,7 @@ class OrderManager:
                 return _result("existing", key, live)
             if wait:
                 return _result("unknown", key, live, reasons=[wait])
-            if not self._trading_allowed(intent, live["remaining_count"]):
-                return _result("blocked", key, live, reasons=self._last_block_reasons)
-            return self._send(live)
+            return self._send_within_risk(intent, live)
         return _result("existing", key, live)
 
     def _replace(self, intent: Intent, latest: dict[str, Any], live: dict[str, Any] | None) -> SubmitResult:
@@ -276,6 +273,20 @@ class OrderManager:
         self._checkpoint("intent_committed")
         return self._send(self.store.order(coid))
 
+    def _send_within_risk(self, intent: Intent, row: dict[str, Any]) -> SubmitResult:
+        """(Re-)send a committed `new` row after a full risk check of its remaining count; when risk allows
+        fewer contracts now, the row is shrunk to that count first (never sent larger than risk allows)."""
+        remaining = Decimal(row["remaining_count"])
+        if not self._trading_allowed(intent, remaining):
+            return _result("blocked", row["intent_key"], row, reasons=self._last_block_reasons)
+        if self._last_max_count is not None and self._last_max_count < remaining:
+            row = self.store.transition(
+                row["client_order_id"], "new", "risk_clip",
+                {"reasons": self._last_block_reasons, "from_count": str(remaining)},
+                count=self._last_max_count, remaining_count=self._last_max_count,
+            )
+        return self._send(row)
+
     def _send(self, row: dict[str, Any]) -> SubmitResult:
         from daemon.exchange.orders import OrderRequest  # the client's request model
 
@@ -303,8 +314,10 @@ class OrderManager:
         if status == "accepted" and getattr(outcome, "order", None) is not None:
             row = self._apply_exchange_order(row, order_from(outcome.order), cause="response")
             return _result("placed", key, row)
-        if status == "rejected" and isinstance(error, DuplicateOrderError):
-            # Our id is already at the exchange: the earlier send went through. Adopt it, never send again.
+        if status == "rejected" and (isinstance(error, DuplicateOrderError)
+                                     or getattr(error, "http_status", None) == 409):
+            # Our id is (or may be) at the exchange already: any 409 on create is resolved by a lookup by
+            # client order id, never a terminal rejection followed by a new version.
             row = self._resolve_uncertain(self.store.transition(coid, "unknown", "response", {"error": str(error)}))
             return _result("existing" if row["state"] != "new" else "unknown", key, row)
         if status == "rejected" and error is not None and not error.retryable:
@@ -436,20 +449,14 @@ class OrderManager:
             return False
         return True
 
-    def _state_allows_send(self) -> bool:
-        """Trading state only (re-sending an already risk-checked, committed order)."""
-        reader = getattr(self.risk, "current_state", None) or getattr(self.risk, "state", None)
-        state = reader() if callable(reader) else self.store.trading_state()
-        state = getattr(state, "state", state)
-        state = str(getattr(state, "value", state) or "ACTIVE").upper()
-        self._last_block_reasons = [] if state == "ACTIVE" else [f"trading state {state}"]
-        return state == "ACTIVE"
-
     def _halt(self, reason: str, kind: str = "reconcile") -> None:
         if self.risk is not None and hasattr(self.risk, "set_state"):
             self.risk.set_state("HALTED", reason, f"oms:{kind}")
-        elif self.store.trading_state() != "HALTED":
-            self.store.write_trading_state("HALTED", reason, f"oms:{kind}")
+        else:
+            # No risk engine (CLI): a timed or expired pause is no lasting halt; the kill switch is carried over.
+            current = trading_state.latest(self.db)
+            if current.state != "HALTED" or current.until_at is not None:
+                trading_state.write(self.db, self.clock, "HALTED", reason[:500], f"oms:{kind}")
         log.error("HALTED by OMS: %s", reason)
 
     def _require_ready(self) -> None:
@@ -487,6 +494,13 @@ def _result(status: str, key: str, row: dict[str, Any] | None, reasons: list[str
         version=int(row["intent_version"]) if row else None,
         reasons=reasons or [],
     )
+
+
+def _row_intent(row: dict[str, Any]) -> Intent:
+    """The intent version a committed order row stands for (its remaining count), for a risk re-check."""
+    return Intent(row["intent_key"], row["ticker"], row["city_code"], row["climate_day"], row["side"],
+                  row["action"], Decimal(row["remaining_count"]), Decimal(row["limit_price"]),
+                  version=int(row["intent_version"]))
 
 
 def _proposed(intent: Intent, count: Decimal) -> Any:

@@ -239,6 +239,9 @@ class RiskEngine:
         name = st.normalise(state)
         current = self.current_state()
         if not set_by.startswith("operator") and self._would_weaken(name, current, until):
+            if self._outlasts_pause(name, current, until):
+                self._write_under_pause(name, reason, set_by, until)
+                return
             log.info("not weakening %s with %s for %s (%s)", current, name, set_by, reason)
             return
         try:
@@ -262,6 +265,30 @@ class RiskEngine:
         row = st.latest(self.db)
         return row.until_at is None or (until is not None and until <= row.until_at)
 
+    def _outlasts_pause(self, name: str, current: str, until: datetime | None) -> bool:
+        """A weaker automatic state (e.g. weekly REDUCING) tripping during a timed pause that ends before it."""
+        if name == "ACTIVE" or st.rank(name) >= st.rank(current):
+            return False
+        row = st.latest(self.db)
+        return (row.state == current and row.until_at is not None and not row.kill_switch
+                and (until is None or until > row.until_at))
+
+    def _write_under_pause(self, name: str, reason: str, set_by: str, until: datetime | None) -> None:
+        """Record the weaker state, then re-assert the pause on top: it stays in force until it ends, and
+        state.effective falls back to the weaker state for the rest of its window."""
+        pause = st.latest(self.db)
+        try:
+            with self.db.transaction():
+                st.write(self.db, self.clock, name, reason, set_by, until=until)
+                st.write(self.db, self.clock, pause.state, pause.reason, pause.set_by, until=pause.until_at)
+        except Exception as exc:  # noqa: BLE001 - the pause row is unchanged; the weaker state is lost
+            log.error("could not record %s under %s (%s): %r", name, pause.state, reason, exc)
+            return
+        self._event("trading_state", "warning",
+                    f"trading state {name} by {set_by} after {pause.state} ends: {reason}",
+                    {"limit": "trading_state", "actual": name, "allowed": pause.state, "set_by": set_by,
+                     "until": until.isoformat() if until else None, "after": str(pause.until_at)})
+
     def resume(self, reason: str, set_by: str) -> None:
         """Explicit resume (clears the kill switch and any in-memory halt)."""
         self._unpersisted_halt = None
@@ -276,9 +303,14 @@ class RiskEngine:
     # -- loss limits -------------------------------------------------------------------------------
     def evaluate_loss_limits(self) -> None:
         now = self.clock.now()
+        bankroll = self.bankroll()
+        if not isinstance(bankroll, Decimal) or not bankroll.is_finite() or bankroll <= 0:
+            # A zero/unknown bankroll (e.g. a failed balance read) makes every limit 0: a zero loss would "trip"
+            # them all. Skip (re-tried on the next check); the caps refuse every order on such a bankroll anyway.
+            log.warning("loss limits not evaluated: bankroll %r is not positive", bankroll)
+            return
         self._last_loss_check = now
         events = ex.pnl_events(self.db)
-        bankroll = self.bankroll()
         p = self.policy
         # Least severe first: a REDUCING row written under a later HALT is what the state falls back to
         # when the shorter pause ends (state.effective).

@@ -205,3 +205,35 @@ def test_cancel_reads_the_order_back(stub, kalshi: KalshiClient) -> None:
     assert canceled.status == "canceled" and canceled.remaining_count == 0
     with pytest.raises(NotFoundError):
         kalshi.cancel_order("missing")
+
+
+def test_any_409_on_create_is_looked_up_never_a_terminal_rejection(stub, kalshi: KalshiClient,
+                                                                    monkeypatch) -> None:
+    """A 409 whose code/message we do not recognise as a duplicate still resolves by client id (review r7)."""
+    from daemon.exchange import errors
+
+    monkeypatch.setattr(errors, "_DUPLICATE_CODES", set())
+    monkeypatch.setattr(errors, "_DUPLICATE_HINTS", ())
+    state, _ = stub
+    first = kalshi.create_order(_order("cid-409"))
+    second = kalshi.create_order(_order("cid-409"))
+    assert type(second.error) is RejectedError and second.error.http_status == 409
+    assert second.accepted and second.duplicate and second.order.order_id == first.order.order_id
+    assert len(state.orders) == 1
+
+
+def test_one_bad_order_book_is_skipped_not_the_batch(kalshi: KalshiClient, monkeypatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A repeated or impossible price level spoils only its own book; the rest of the batch is kept."""
+    good = {"ticker": "KXHIGHNY-26JAN15-B40.5",
+            "orderbook_fp": {"yes_dollars": [["0.40", "10.00"]], "no_dollars": [["0.55", "5.00"]]}}
+    repeated = {"ticker": "KXHIGHNY-26JAN15-B42.5",
+                "orderbook_fp": {"yes_dollars": [["0.40", "10.00"], ["0.40", "3.00"]], "no_dollars": []}}
+    impossible = {"ticker": "KXHIGHNY-26JAN15-B44.5",
+                  "orderbook_fp": {"yes_dollars": [["1.0000", "10.00"]], "no_dollars": []}}
+    body = {"orderbooks": [repeated, good, impossible]}
+    monkeypatch.setattr(kalshi, "_send", lambda *a, **k: body)
+    books = kalshi.get_orderbooks([good["ticker"], repeated["ticker"], impossible["ticker"]])
+    assert [b.market_ticker for b in books] == [good["ticker"]]
+    assert books[0].best_yes_bid == Decimal("0.40")
+    assert "KXHIGHNY-26JAN15-B42.5 skipped" in caplog.text and "KXHIGHNY-26JAN15-B44.5 skipped" in caplog.text

@@ -48,3 +48,12 @@ def test_duplicate_is_a_rejection_and_429_is_temporary() -> None:
 def test_message_and_details_kept() -> None:
     error = error_from_response(400, b'{"error":{"code":"invalid order","message":"m","details":"post only cross"}}')
     assert error.message == "m" and error.details == "post only cross" and "invalid order" in str(error)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"error":{"code":"duplicate_client_id"}}',
+    b'{"error":{"code":"ORDER_ALREADY_EXISTS_FOR_CLIENT_ID","message":"conflict"}}',
+])
+def test_409_duplicate_recognised_by_its_code_alone(body: bytes) -> None:
+    """Review r7: duplicate detection matches the error code as well as the message."""
+    assert type(error_from_response(409, body)) is DuplicateOrderError

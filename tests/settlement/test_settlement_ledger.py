@@ -142,3 +142,23 @@ def test_realized_pnl_from_the_ledger(db, clock):
     assert rows["KXHIGHNY-26JAN15-T44"].realized_pnl == D("3.94")  # 5 × 0.80 − 0.06
     assert rows[TICKER].city_code == "NYC" and rows[TICKER].climate_day == DAY
     assert realized_pnl(db, as_of=before) == []  # nothing was settled yet at that time
+
+
+def test_scalar_settlement_valued_from_the_stored_payload(db, clock):
+    """The payload reconcile stores is the dumped Settlement model: its per-contract value is `value_cents`."""
+    from daemon.exchange.models import Settlement
+    from daemon.trading.exchange_facts import settlement_from
+
+    store = OrderStore(db, clock)
+    _store_fill(store, clock, 1, "yes", "buy", "10", "0.40", "0.17")
+    wire = {"ticker": TICKER, "event_ticker": "KXHIGHNY-26JAN15", "market_result": "scalar", "yes_count_fp": "10.00",
+            "no_count_fp": "0.00", "revenue": 370, "value": 37, "settled_time": clock.now().isoformat()}
+    raw = settlement_from(Settlement.model_validate(wire)).raw
+    assert raw.get("value_cents") == 37 and "value" not in raw
+    store.insert_settlement({
+        "ticker": TICKER, "event_ticker": "KXHIGHNY-26JAN15", "city_code": "NYC", "climate_day": DAY,
+        "market_result": "scalar", "settled_value": None, "yes_count": D(10), "no_count": D(0),
+        "revenue": D("3.70"), "settled_at": clock.now(), "payload": raw,
+    })
+    [row] = realized_pnl(db)
+    assert row.realized_pnl == D("-0.47") and row.mismatches == ()  # 10 × (0.37 − 0.40) − 0.17

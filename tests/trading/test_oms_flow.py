@@ -201,3 +201,64 @@ def test_refresh_uses_one_list_call_for_many_orders(db: Database, sim, client, c
     assert client.request_count - before <= 3                     # a list page + the fills page(s), not 12 GETs
     assert oms.store.order(placed[3].client_order_id)["state"] == "canceled"
     check_invariants(db, client)
+
+
+@pytest.mark.parametrize("path", ["submit", "resume_pending"])
+def test_committed_unsent_order_is_shrunk_to_what_risk_allows(db: Database, sim, client, clock: SimulatedClock,
+                                                              path: str) -> None:
+    """A committed `new` row is re-checked in full by risk before it is (re)sent, and sent no larger than risk's
+    max_count (review r4)."""
+    from _risk_kit import add_fill
+
+    from daemon.trading.config import TradingConfig
+    from daemon.trading.intents import client_order_id_for
+    from daemon.trading.risk import RiskEngine
+
+    policy = TradingConfig(bankroll=Decimal(20))  # per event / city $0.60
+    risk = RiskEngine(db, clock, policy, default_registry(), lambda: policy.bankroll)
+    oms = _oms(db, client, clock, risk=risk)
+    assert oms.reconcile().ok
+    t0, t1 = active_tickers(sim, clock, ("NYC",))[:2]
+    intent = resting_intent(t0, 1, price="0.02", count="13")  # 13 × 0.03 worst case = 0.39
+    coid = client_order_id_for(intent.intent_key, 1)
+    oms.store.create_intent_order(intent, coid, intent.count)  # committed, the send never happened
+    add_fill(db, clock, "NYC", bracket=t1.rsplit("-", 1)[1], day=intent.climate_day, count="1", price="0.44")
+    result = oms.submit(intent) if path == "submit" else oms.resume_pending()[0]
+    assert result.status == "placed" and result.client_order_id == coid
+    assert [o.initial_count for o in client.iter_orders()] == [Decimal(4)]  # 0.45 + 4 × 0.03 ≤ 0.60
+    row = oms.store.order(coid)
+    assert Decimal(row["count"]) == Decimal(4) and Decimal(row["remaining_count"]) == Decimal(4)
+    assert "risk_clip" in [e["cause"] for e in oms.store.events(coid)]
+
+
+def test_a_409_on_create_is_resolved_by_lookup_never_rejected(db: Database, sim, client,
+                                                              clock: SimulatedClock) -> None:
+    """Review r7: a 409 the client did not classify as a duplicate is not a terminal rejection: the OMS looks the
+    order up by its client id, adopts it, and never sends a second version while it is live."""
+    from daemon.exchange.errors import RejectedError
+    from daemon.exchange.orders import CreateOrderOutcome
+
+    class ConflictClient:
+        """The create goes through, but its reply is a bare 409 conflict."""
+
+        def __init__(self, real) -> None:
+            self.real = real
+
+        def __getattr__(self, name: str):
+            return getattr(self.real, name)
+
+        def create_order(self, request):
+            self.real.create_order(request)
+            return CreateOrderOutcome("rejected", request.client_order_id,
+                                      error=RejectedError("conflict", "", 409))
+
+    oms = _oms(db, ConflictClient(client), clock, policy=OmsPolicy(reprice_seconds=0))
+    assert oms.reconcile().ok
+    intent = resting_intent(active_tickers(sim, clock, ("NYC",))[0], 1, price="0.02", count="5")
+    first = oms.submit(intent)
+    assert first.status == "existing" and first.order_state == "resting"
+    again = oms.submit(intent)
+    assert again.status == "existing" and again.version == 1
+    assert len(list(client.iter_orders())) == 1
+    assert db.query("SELECT state FROM ops.orders WHERE state = 'rejected'") == []
+    check_invariants(db, client)

@@ -118,3 +118,27 @@ def test_settlements_ingested_once_and_positions_closed(db: Database, sim, clien
     assert {r["ticker"] for r in held} <= settled
     assert not db.query("SELECT * FROM ops.positions WHERE position <> 0")
     check_invariants(db, client)
+
+
+@pytest.mark.parametrize("pause_minutes", [60, -5])  # a pause still running, and one already expired
+def test_cli_reconcile_halts_for_good_under_a_timed_pause(db: Database, sim, client, clock: SimulatedClock,
+                                                          pause_minutes: int) -> None:
+    """Without a risk engine (the CLI), an unexplained discrepancy writes a lasting HALT even when the latest row
+    is a timed HALT that ends (or ended) on its own (review r6)."""
+    from daemon.trading import state as st
+    from daemon.trading.config import TradingConfig
+    from daemon.trading.risk import RiskEngine
+
+    st.write(db, clock, "HALTED", "reject breaker", "risk:reject_breaker",
+             until=clock.now() + timedelta(minutes=pause_minutes))
+    ticker = active_tickers(sim, clock)[0]
+    client.create_order(OrderRequest(ticker=ticker, side="yes", action="buy", count=Decimal(1),
+                                     price=Decimal("0.02"), client_order_id="manual-order-1"))
+    report = _oms(db, client, clock).reconcile()
+    assert report.halted and "orphan_order" in {d.kind for d in report.unexplained}
+    latest = st.latest(db)
+    assert (latest.state, latest.until_at, latest.set_by) == ("HALTED", None, "oms:reconcile")
+    clock.advance(timedelta(minutes=61))
+    assert RiskEngine(db, clock, TradingConfig(), default_registry()).current_state() == "HALTED"
+    _oms(db, client, clock).reconcile()  # an existing lasting HALT is not written again
+    assert len(st.history(db)) == 2

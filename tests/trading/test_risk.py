@@ -125,6 +125,32 @@ def test_recheck_of_an_intent_does_not_count_its_own_open_order(db: Database, cl
     assert risk.check(other).max_count is not None  # 18.80 pending + 18.80 > 25
 
 
+def test_fills_reported_on_create_or_cancel_count_before_fill_ingestion(db: Database, clock: SimulatedClock,
+                                                                        registry) -> None:
+    """An order whose create/cancel reply already shows fills stays in exposure until its fills are ingested,
+    and is not double counted once they are (review r1)."""
+    from daemon.trading.intents import client_order_id_for
+    from daemon.trading.order_store import FillRecord, OrderStore
+
+    store = OrderStore(db, clock)
+    filled = add_open_order(db, clock, "NYC", count="40", price="0.45")  # filled at once on create
+    coid = client_order_id_for(filled.intent_key, 1)
+    store.transition(coid, "filled", "create", exchange_order_id="ex-filled", filled_count=D(40),
+                     remaining_count=D(0))
+    cancelled = add_open_order(db, clock, "PHL", count="40", price="0.45")  # cancel reply shows 10 filled
+    store.transition(client_order_id_for(cancelled.intent_key, 1), "canceled", "cancel",
+                     exchange_order_id="ex-cancelled", filled_count=D(10), remaining_count=D(0))
+    risk = engine(db, clock, registry)
+    report = risk.exposure_report()
+    assert report.by_event[("NYC", DAY)] == D("18.80")  # 40 × (0.45 + 0.02 worst-case fee)
+    assert report.by_event[("PHL", DAY)] == D("4.70")
+    assert risk.check(order(count="20")).max_count is not None  # 18.80 + 8.40 > 25
+    # once the fills are in ops.fills they count once, at their exact price and fee
+    store.insert_fill(FillRecord("f-1", "ex-filled", coid, filled.ticker, "NYC", DAY, "yes", "buy", D(40),
+                                 D("0.45"), True, D("0.70"), clock.now()))
+    assert engine(db, clock, registry).exposure_report().by_event[("NYC", DAY)] == D("18.70")
+
+
 def test_settled_positions_are_not_exposure(db: Database, clock: SimulatedClock, registry) -> None:
     t = add_fill(db, clock, "NYC", count="50", price="0.48")
     add_settlement(db, clock, t, "NYC", result="yes", revenue="50", at=clock.now())
@@ -242,6 +268,26 @@ def test_pause_falls_back_to_reduced_size(db: Database, clock: SimulatedClock, r
     assert risk.current_state() == "REDUCING"
 
 
+def test_weekly_loss_tripping_during_a_daily_pause_applies_after_it(db: Database, clock: SimulatedClock,
+                                                                     registry) -> None:
+    """The weekly limit trips 3 h into the daily HALT: REDUCING must follow the pause (review r2)."""
+    _lose(db, clock, "100", "0.60", days_ago=0)  # 61.68 → daily pause until +24 h
+    risk = engine(db, clock, registry)
+    risk.evaluate_loss_limits()
+    pause_until = st.latest(db).until_at
+    clock.advance(timedelta(hours=3))
+    _lose(db, clock, "120", "0.60", days_ago=0, bracket="B32.5")  # weekly 135.70 >= 120
+    risk.evaluate_loss_limits()
+    assert {e["detail"]["limit"] for e in risk_events(db, "loss_limit")} == {"daily_loss", "weekly_loss"}
+    assert risk.current_state() == "HALTED" and st.latest(db).until_at == pause_until  # the pause is unchanged
+    clock.advance(timedelta(hours=21, seconds=1))
+    assert risk.current_state() == "REDUCING" and risk.size_multiplier() == D("0.5")
+    clock.advance(timedelta(days=6))
+    assert engine(db, clock, registry).current_state() == "REDUCING"  # within the 7 days from the weekly trip
+    clock.advance(timedelta(hours=3))
+    assert engine(db, clock, registry).current_state() == "ACTIVE"
+
+
 def test_realized_loss_on_a_closed_unsettled_position_counts(db: Database, clock: SimulatedClock, registry) -> None:
     add_fill(db, clock, "NYC", count="200", price="0.60")
     add_fill(db, clock, "NYC", action="sell", count="200", price="0.35")  # flat: lost 50 + fees
@@ -249,6 +295,36 @@ def test_realized_loss_on_a_closed_unsettled_position_counts(db: Database, clock
     risk.evaluate_loss_limits()
     assert risk.current_state() == "HALTED"
     assert _loss_event(db, "daily_loss")["detail"]["actual"] == "56.55"  # 50 + 3.36 + 3.19
+
+
+def test_pnl_events_are_in_yes_book_terms(db: Database, clock: SimulatedClock, registry) -> None:
+    """A YES + NO pair nets (only fees are lost) and a sell opens a short (review r3)."""
+    t = add_fill(db, clock, "NYC", side="no", count="100", price="0.40")
+    add_fill(db, clock, "NYC", side="yes", count="100", price="0.60")  # 1.68 + 1.68 fees
+    assert [e.pnl for e in ex.pnl_events(db)] == [D("-3.36")]
+    add_settlement(db, clock, t, "NYC", result="no", revenue="0", at=clock.now())
+    assert [e.pnl for e in ex.pnl_events(db)] == [D("-3.36")]
+    short = add_fill(db, clock, "NYC", bracket="B32.5", side="yes", action="sell", count="100", price="0.30")
+    add_settlement(db, clock, short, "NYC", result="yes", revenue="0", at=clock.now())  # the NO side lost 70
+    assert sorted(e.pnl for e in ex.pnl_events(db)) == [D("-71.47"), D("-3.36")]
+    risk = engine(db, clock, registry)
+    risk.evaluate_loss_limits()
+    assert _loss_event(db, "daily_loss")["detail"]["actual"] == "74.83"
+
+
+def test_loss_limits_skipped_while_bankroll_is_not_positive(db: Database, clock: SimulatedClock, registry,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """A zero bankroll (failed balance read) must not trip every loss limit on a zero loss (review r5)."""
+    bank = {"value": D(0)}
+    risk = RiskEngine(db, clock, POLICY, registry, lambda: bank["value"])
+    risk.evaluate_loss_limits()
+    assert risk_events(db, "loss_limit") == [] and risk.current_state() == "ACTIVE"
+    assert "bankroll" in caplog.text and "not positive" in caplog.text
+    assert not risk.check(order(count="1")).allowed  # caps of a zero bankroll still refuse every order
+    bank["value"] = D(1000)
+    _lose(db, clock, "100", "0.60", days_ago=0)  # evaluated again once the bankroll is known
+    risk.evaluate_loss_limits()
+    assert _loss_event(db, "daily_loss")["detail"]["allowed"] == "50.00"
 
 
 # -- breakers --------------------------------------------------------------------------------------------------
