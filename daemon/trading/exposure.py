@@ -44,7 +44,7 @@ class Lot:
     side: str       # side HELD: yes | no
     count: Decimal
     cost: Decimal   # dollars paid (or committed) for these contracts, fees included where known
-    source: str     # fill | position | order | proposed
+    source: str     # fill | position | unbooked (held) · order (resting, may or may not fill) · proposed
 
     @property
     def event(self) -> EventKey:
@@ -121,29 +121,38 @@ def unbooked_fill_lots(db: Database) -> list[Lot]:
         " AND NOT EXISTS (SELECT 1 FROM ops.settlements s WHERE s.ticker = o.ticker) ORDER BY o.id"
     )
     return [order_lot(r["ticker"], r["city_code"], r["climate_day"], r["side"], r["action"],
-                      Decimal(r["unbooked"]), Decimal(r["limit_price"]), "order") for r in rows]
+                      Decimal(r["unbooked"]), Decimal(r["limit_price"]), "unbooked") for r in rows]
 
 
 # -- worst-case loss ---------------------------------------------------------------------------------
+RESTING = "order"
+
+
 def outcome_losses(lots: Iterable[Lot], extra_outcomes: Iterable[str] = ()) -> dict[str, Decimal]:
-    """Loss in each outcome (a ticker settling YES, or OTHER) of ONE event's lots."""
+    """Worst-case loss in each outcome (a ticker settling YES, or OTHER) of ONE event's lots.
+
+    Held lots count in full. A resting order may fill in any part or not at all, so in each outcome it counts
+    only where it would lose: resting legs never hedge each other (a ladder of resting NO legs could otherwise
+    pass the cap leg by leg and then fill unevenly)."""
     lots = list(lots)
     outcomes = {lot.ticker for lot in lots} | set(extra_outcomes) | {OTHER}
-    cost = sum((lot.cost for lot in lots), ZERO)
-    return {k: cost - _payout(lots, k) for k in outcomes}
+    losses = {}
+    for outcome in outcomes:
+        total = ZERO
+        for lot in lots:
+            loss = lot.cost - (lot.count if _wins(lot, outcome) else ZERO)
+            total += max(loss, ZERO) if lot.source == RESTING else loss
+        losses[outcome] = total
+    return losses
+
+
+def _wins(lot: Lot, outcome: str) -> bool:
+    return (lot.ticker == outcome) if lot.side == "yes" else (lot.ticker != outcome)
 
 
 def event_exposure(lots: Iterable[Lot]) -> Decimal:
     losses = outcome_losses(lots)
     return max(ZERO, max(losses.values()))
-
-
-def _payout(lots: list[Lot], outcome: str) -> Decimal:
-    total = ZERO
-    for lot in lots:
-        wins = (lot.ticker == outcome) if lot.side == "yes" else (lot.ticker != outcome)
-        total += lot.count if wins else ZERO
-    return total
 
 
 def by_event(lots: Iterable[Lot]) -> dict[EventKey, list[Lot]]:

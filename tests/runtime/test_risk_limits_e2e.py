@@ -93,8 +93,6 @@ def test_per_event_cap_treats_all_brackets_of_a_city_day_as_one_bet(db: Database
         assert st.latest(db).state == "ACTIVE"                                   # a cap clips; it does not halt
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: resting orders' hedge credit counts toward the worst case; when "
-                   "legs of a NO ladder are cancelled and another leg fills, the event's loss exceeds the cap")
 def test_per_event_cap_holds_when_a_hedging_ladder_is_only_partly_filled(duckdb_db: Database, tmp_path: Path) -> None:
     """Looser edge gates make the daemon buy NO on five brackets of MIA's next day in one cycle. Each order passes
     because the still-resting legs hedge it; the cycle after, three legs are cancelled part-filled while T80 fills:

@@ -489,3 +489,18 @@ def test_rejected_submits_feed_the_breaker_and_old_books_are_stale(db: Database,
     assert risk.market_data_problems(clock.now() - timedelta(seconds=180)) == []
     assert risk.market_data_problems(clock.now() - timedelta(seconds=181)) == ["market data 181s old > 180s"]
     assert risk.market_data_problems(None) == ["no market data"]
+
+
+def test_resting_legs_never_hedge_each_other() -> None:
+    """NO on two brackets held: at most one settles YES, so the worst case is one leg lost. Resting, either may
+    fill alone, so each outcome counts every resting leg that would lose in it."""
+    from daemon.trading.exposure import Lot, event_exposure
+
+    day = date(2026, 1, 6)
+    legs = [Lot(t, "MIA", day, "no", Decimal(10), Decimal("7.00"), source) for t in ("B80.5", "B82.5")
+            for source in ("fill",)]
+    held = event_exposure(legs)
+    resting = event_exposure([Lot(x.ticker, x.city_code, x.climate_day, x.side, x.count, x.cost, "order")
+                              for x in legs])
+    assert held == Decimal("4.00")      # 14.00 paid, 10 paid back whichever bracket wins
+    assert resting == Decimal("7.00")   # only one leg fills, and its bracket wins
