@@ -78,7 +78,8 @@ def _print_summary(s) -> None:
         f"  cycles {s.cycles}   decisions {s.decisions} ({s.trade_decisions} to trade)",
         f"  orders {s.orders}   fills {s.fills} ({s.contracts_filled} contracts)   fees ${s.fees}",
         f"  settled markets traded {s.settled_markets}   realized P&L after fees ${s.realized_pnl_after_fees}",
-        f"  P&L after fees (open positions at cost) ${s.pnl_after_fees}   exchange cash change ${s.exchange_cash_change}",
+        f"  still at stake in unsettled markets ${s.open_cost}",
+        f"  cash P&L after fees ${s.pnl_after_fees} (= exchange cash change ${s.exchange_cash_change})",
         (f"  limits fired: {', '.join(f'{k}={v}' for k, v in s.limits_fired.items()) or 'none'}"
          f"   trading state {s.trading_state}"),
         f"  ledger {s.database}",

@@ -96,8 +96,9 @@ class DemoSummary:
     contracts_filled: str
     fees: str
     settled_markets: int
-    pnl_after_fees: str
+    pnl_after_fees: str            # cash basis: what is still at stake in unsettled markets counts as spent
     realized_pnl_after_fees: str
+    open_cost: str                 # at stake in unsettled markets (cost − netted YES/NO pairs)
     exchange_cash_change: str
     limits_fired: dict[str, int]
     trading_state: str
@@ -277,6 +278,7 @@ class Demo:
             fills=int(db.scalar("SELECT COUNT(*) FROM ops.fills")),
             contracts_filled=str(pnl["contracts"]), fees=_cents(pnl["fees"]), settled_markets=pnl["settled_markets"],
             pnl_after_fees=_cents(pnl["pnl_after_fees"]), realized_pnl_after_fees=_cents(pnl["realized_after_fees"]),
+            open_cost=_cents(pnl["open_cost"]),
             exchange_cash_change=_cents(Decimal(cash) - Decimal(deposits)),
             limits_fired=limits, trading_state=state["state"] if state else "ACTIVE", site=site,
             database=str(self.db_path), wall_seconds=round(wall, 1), errors=self.errors[:20],

@@ -27,6 +27,9 @@ def test_demo_trades_and_reports(demo_run) -> None:
     assert summary.orders > 0 and summary.fills > 0
     assert summary.settled_markets > 0
     assert not summary.errors, summary.errors
+    # cash P&L = realized on settled markets − what is still at stake − fees paid on unsettled markets
+    unsettled_fees = Decimal(summary.realized_pnl_after_fees) - Decimal(summary.open_cost) - Decimal(summary.pnl_after_fees)
+    assert unsettled_fees >= 0
 
 
 def test_every_decision_names_its_inputs(ledger) -> None:
