@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -119,14 +120,18 @@ class Daemon:
 
     # -- fast cycle ---------------------------------------------------------------------------------------
     def fast_cycle(self) -> CycleStats:
-        stats = CycleStats(self._next_cycle_id("f"), "fast")
+        return self._run_cycle("fast", self._fast_steps)
+
+    def _run_cycle(self, kind: str, steps: Callable[[CycleStats], None]) -> CycleStats:
+        """One cycle of a loop: its id on every log line, never two at once, failures recorded, a heartbeat."""
+        stats = CycleStats(self._next_cycle_id(kind[0]), kind)
         token = cycle_id_var.set(stats.cycle_id)
         wall0, calls0 = _STOPWATCH.monotonic(), self._calls()
         try:
             with self._cycle_lock:
-                self._fast_steps(stats)
+                steps(stats)
         except Exception as exc:
-            log.exception("fast cycle failed")
+            log.exception("%s cycle failed", kind)
             stats.errors.append(f"{type(exc).__name__}: {exc}")
             self._record_db_failure(exc)
         finally:
@@ -326,28 +331,15 @@ class Daemon:
 
     # -- slow cycle ---------------------------------------------------------------------------------------
     def slow_cycle(self) -> CycleStats:
-        stats = CycleStats(self._next_cycle_id("s"), "slow")
-        token = cycle_id_var.set(stats.cycle_id)
-        wall0, calls0 = _STOPWATCH.monotonic(), self._calls()
-        try:
-            with self._cycle_lock:
-                with self.db.transaction():  # reads and ledger writes only: nothing is sent to the exchange here
-                    stats.snapshots = self.poll_weather()
-                    report = self.oms.reconcile()  # periodic: orders, fills, settlements, positions
-                if not report.complete:
-                    stats.errors.append(f"reconcile incomplete: {report.error}")
-                if self._has("evaluate_loss_limits"):
-                    self.risk.evaluate_loss_limits()
-        except Exception as exc:
-            log.exception("slow cycle failed")
-            stats.errors.append(f"{type(exc).__name__}: {exc}")
-            self._record_db_failure(exc)
-        finally:
-            stats.calls = self._calls() - calls0
-            stats.wall_seconds = _STOPWATCH.monotonic() - wall0
-            self._beat(stats)
-            cycle_id_var.reset(token)
-        return stats
+        return self._run_cycle("slow", self._slow_steps)
+
+    def _slow_steps(self, stats: CycleStats) -> None:
+        with self.db.transaction():  # exchange reads and ledger writes only: no order is sent here
+            stats.snapshots = self.poll_weather()
+            report = self.oms.reconcile()  # periodic: orders, fills, settlements, positions
+        if not report.complete:
+            stats.errors.append(f"reconcile incomplete: {report.error}")
+        self.risk.evaluate_loss_limits()
 
     def poll_weather(self) -> int:
         now = self.clock.now()
