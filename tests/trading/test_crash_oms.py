@@ -32,7 +32,6 @@ from _oms_kit import (
     crossing_intent,
     intent_to_json,
     resting_intent,
-    running_sim,
 )
 
 WORKER = Path(__file__).with_name("_oms_crash_worker.py")
@@ -49,12 +48,6 @@ def _crash_at(point: str):
             raise _Crash(name)
 
     return checkpoint
-
-
-@pytest.fixture
-def sim(clock: SimulatedClock, tmp_path: Path):
-    with running_sim(clock, tmp_path) as handle:
-        yield handle
 
 
 @pytest.mark.parametrize("point", ["intent_committed", "before_send", "outcome_unknown", "after_send_before_write"])

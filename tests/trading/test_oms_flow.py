@@ -21,20 +21,7 @@ from _oms_kit import (
     check_invariants,
     crossing_intent,
     resting_intent,
-    running_sim,
 )
-
-
-@pytest.fixture
-def sim(clock: SimulatedClock, tmp_path: Path):
-    with running_sim(clock, tmp_path) as handle:
-        yield handle
-
-
-@pytest.fixture
-def client(sim, clock: SimulatedClock):
-    with sim.client(clock) as c:
-        yield c
 
 
 def _oms(db: Database, client, clock: SimulatedClock, **kw) -> OrderManager:

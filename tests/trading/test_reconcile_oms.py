@@ -16,19 +16,7 @@ from daemon.ledger.db import Database
 from daemon.trading.oms import OrderManager
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _oms_kit import active_tickers, check_invariants, crossing_intent, resting_intent, running_sim
-
-
-@pytest.fixture
-def sim(clock: SimulatedClock, tmp_path: Path):
-    with running_sim(clock, tmp_path) as handle:
-        yield handle
-
-
-@pytest.fixture
-def client(sim, clock: SimulatedClock):
-    with sim.client(clock) as c:
-        yield c
+from _oms_kit import active_tickers, check_invariants, crossing_intent, resting_intent
 
 
 def _oms(db: Database, client, clock: SimulatedClock) -> OrderManager:

@@ -7,8 +7,6 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from daemon.cities import default_registry
 from daemon.clock import SimulatedClock
 from daemon.ledger.db import Database
@@ -18,21 +16,9 @@ from daemon.trading.oms import OrderManager
 from daemon.trading.risk import RiskEngine
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _oms_kit import active_tickers, check_invariants, resting_intent, running_sim
+from _oms_kit import active_tickers, check_invariants, resting_intent
 
 D = Decimal
-
-
-@pytest.fixture
-def sim(clock: SimulatedClock, tmp_path: Path):
-    with running_sim(clock, tmp_path) as handle:
-        yield handle
-
-
-@pytest.fixture
-def client(sim, clock: SimulatedClock):
-    with sim.client(clock) as c:
-        yield c
 
 
 def _wired(db: Database, client, clock: SimulatedClock, bankroll: str) -> tuple[OrderManager, RiskEngine]:
