@@ -28,6 +28,7 @@ from daemon.runtime.heartbeat import beat
 from daemon.runtime.sql import insert_rows
 from daemon.trading.intents import Intent, climate_day_from_ticker, make_intent_key
 from daemon.trading.oms import OmsPolicy, OrderManager
+from daemon.trading.risk import RiskEngine
 
 log = logging.getLogger(__name__)
 # Durations for cycle statistics only (wall time spent computing), never for trading logic.
@@ -89,10 +90,7 @@ class Daemon:
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def _build_risk(self) -> Any:
-        engine = parts.risk_engine_class()
-        if engine is None:
-            return None
-        return engine(self.db, self.clock, self.policy, self.registry, lambda: self._bankroll)
+        return RiskEngine(self.db, self.clock, self.policy, self.registry, lambda: self._bankroll)
 
     def start(self) -> Any:
         """Open the run, then reconcile with the exchange before anything else (no order before this)."""
@@ -250,10 +248,8 @@ class Daemon:
             stats.blocked_cities.append(city.code)
         elif city.code in self._stale:
             self._stale.discard(city.code)
-            if self._has("record_fresh"):
-                self.risk.record_fresh(city.code)
-        if self._has("city_blocked"):
-            blocked.extend(f"risk:{r}" for r in self.risk.city_blocked(city.code))
+            self.risk.record_fresh(city.code)
+        blocked.extend(f"risk:{r}" for r in self.risk.city_blocked(city.code))
         return blocked
 
     def _note_stale(self, city_code: str, fresh: Any) -> None:
@@ -261,13 +257,7 @@ class Daemon:
         if city_code in self._stale:
             return
         self._stale.add(city_code)
-        reason = f"weather {fresh.state}: {'; '.join(fresh.reasons)}"
-        if self._has("record_stale"):
-            self.risk.record_stale(city_code, f"weather {fresh.state}")  # stable text: one event per change
-        else:
-            self.oms.store.record_risk_event("stale_data", "warning", f"{city_code}: {reason}",
-                                             {"state": fresh.state, "reasons": list(fresh.reasons)},
-                                             city_code=city_code)
+        self.risk.record_stale(city_code, f"weather {fresh.state}")  # stable text: one event per change
 
     def _act(self, decisions: list[tuple], stats: CycleStats) -> None:
         """Send trade decisions through the OMS; cancel live entries whose edge is gone.
@@ -323,7 +313,7 @@ class Daemon:
             log.exception("submit %s failed", key)
             self._record_db_failure(exc)  # a failed ledger write on the order path trips the database breaker
             return f"error:{type(exc).__name__}"
-        if result.status == "rejected" and self._has("record_reject"):
+        if result.status == "rejected":
             self.risk.record_reject(d.ticker, "; ".join(result.reasons)[:300] or "rejected")  # reject breaker
         if result.status in ("blocked", "throttled", "rejected"):
             self._cooldown[key] = now + self.retry_cooldown
@@ -403,13 +393,7 @@ class Daemon:
             log.warning("balance unavailable: %r", exc)
 
     def _trading_state(self) -> str:
-        if self._has("current_state"):
-            state = self.risk.current_state()
-            return str(getattr(state, "value", state)).upper()
-        return self.oms.store.trading_state()
-
-    def _has(self, method: str) -> bool:
-        return self.risk is not None and callable(getattr(self.risk, method, None))
+        return self.risk.current_state()
 
     def _calls(self) -> int:
         return self.client.request_count
@@ -417,7 +401,7 @@ class Daemon:
     def _record_db_failure(self, exc: Exception) -> None:
         from daemon.ledger.db import DatabaseError
 
-        if isinstance(exc, DatabaseError) and self._has("record_db_failure"):
+        if isinstance(exc, DatabaseError):
             try:
                 self.risk.record_db_failure(exc)
             except Exception:

@@ -16,7 +16,6 @@ from daemon.model.api import ModelInputs
 from daemon.settlement import brackets as _brackets
 from daemon.trading import edge as _edge
 from daemon.trading import sizing as _sizing
-from daemon.trading.risk import RiskEngine
 from daemon.weather import asof as _asof
 from daemon.weather import freshness as _freshness
 from daemon.weather import snapshots as _snapshots
@@ -40,10 +39,6 @@ IMPL: dict[str, str] = {
 
 def model_inputs(**values: object) -> ModelInputs:
     return ModelInputs(**values)  # type: ignore[arg-type]
-
-
-def risk_engine_class() -> type[RiskEngine]:
-    return RiskEngine
 
 
 def _code_fingerprint() -> str:
