@@ -25,6 +25,7 @@ from daemon.exchange.config import ExchangeConfig
 from daemon.ledger.db import redact_url
 from daemon.exchange.sim.config import SimConfig
 from daemon.model.config import ModelConfig
+from daemon.strategies.config import StrategiesConfig
 from daemon.trading.config import TradingConfig
 from daemon.weather.config import WeatherConfig
 from publisher.config import PublisherConfig
@@ -71,6 +72,7 @@ class Settings(BaseModel):
     weather: WeatherConfig = Field(default_factory=WeatherConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     trading: TradingConfig = Field(default_factory=TradingConfig)
+    strategies: StrategiesConfig = Field(default_factory=StrategiesConfig)
     publisher: PublisherConfig = Field(default_factory=PublisherConfig)
 
     @model_validator(mode="before")

@@ -24,8 +24,10 @@ from daemon.ledger.runs import finish_run, record_config_version, start_run
 from daemon.observability import cycle_id_var
 from daemon.runtime import parts
 from daemon.runtime.decide import DecisionInputError, EventInputs, MarketDecision, decide_event
+from daemon.runtime.footprint import Footprint, purpose_of, read_footprint, strategy_of_key
 from daemon.runtime.heartbeat import beat
 from daemon.runtime.sql import insert_rows
+from daemon.strategies import build_strategies
 from daemon.trading.intents import Intent, climate_day_from_ticker, make_intent_key
 from daemon.trading.oms import OmsPolicy, OrderManager
 from daemon.trading.risk import RiskEngine
@@ -87,6 +89,8 @@ class Daemon:
         self.max_forecast_age = timedelta(minutes=settings.weather.max_forecast_age_minutes)
         self.max_obs_age = timedelta(minutes=settings.weather.max_observation_age_minutes)
         self.series = tuple(dict.fromkeys(city.series[0] for city in registry))
+        self.strategies = build_strategies(settings.strategies, self.policy)
+        self._footprint = Footprint({}, {}, {})
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def _build_risk(self) -> Any:
@@ -203,26 +207,30 @@ class Daemon:
             plans.append((event_ticker, city, day, ladder))
             stats.markets += sum(1 for m in markets if m.is_open)
         out: list[tuple] = []
+        self._footprint = read_footprint(self.db, {day for _, _, day, _ in plans})
         with self.db.transaction():  # one commit per cycle: snapshots and decisions land together
             insert_rows(self.db, "ops.market_snapshots", [r for *_, ladder in plans for r in ladder])
             stats.snapshots = sum(len(p[3]) for p in plans)
             rows = []
             for event_ticker, city, day, ladder in plans:
                 weather = self._weather(city.code, day, now)
-                blocked = self._blocks(city, weather, now, state, stats)
+                blocked, weather_blocked = self._blocks(city, weather, now, state, stats)
+                own, positions = self._footprint.for_event(r["ticker"] for r in ladder)
                 inputs = EventInputs(city.code, day, now, tuple(ladder), weather, self._bankroll, size_multiplier,
-                                     tuple(blocked))
+                                     tuple(blocked), tuple(weather_blocked), own, positions)
                 t0 = _STOPWATCH.monotonic()
                 try:
-                    decided = decide_event(inputs, params, self.policy)
+                    decided = decide_event(inputs, params, self.policy, self.strategies)
                 except DecisionInputError as exc:
                     decided = [MarketDecision(r["ticker"], r["id"], None, None, None, None, None, Decimal(0), "skip",
-                                              [f"input_error: {exc}"]) for r in ladder]
+                                              [f"input_error: {exc}"], strategy=s.name)
+                               for s in self.strategies for r in ladder]
                 stats.event_compute_seconds.append(_STOPWATCH.monotonic() - t0)
                 stats.compute_seconds += stats.event_compute_seconds[-1]
                 for d in decided:
                     d.features["ladder"] = [r["id"] for r in ladder]
-                    key = make_intent_key(d.ticker, d.side, "buy", day, "entry") if d.outcome == "trade" else None
+                    key = (make_intent_key(d.ticker, d.side, "buy", day, purpose_of(d.strategy))
+                           if d.outcome == "trade" else None)
                     rows.append(self._decision_row(d, event_ticker, city.code, day, now, params_id, weather,
                                                    stats.cycle_id, key))
                     out.append((d, key, city.code, day))
@@ -238,19 +246,22 @@ class Daemon:
             self._weather_cache[cache_key] = self.asof.latest(city_code, day, now)
         return self._weather_cache[cache_key]
 
-    def _blocks(self, city: Any, weather: dict | None, now: datetime, state: str, stats: CycleStats) -> list[str]:
+    def _blocks(self, city: Any, weather: dict | None, now: datetime, state: str,
+                stats: CycleStats) -> tuple[list[str], list[str]]:
+        """(blocks for every strategy, blocks for the strategies that use the weather)."""
         # REDUCING trades at reduced size (the risk engine's size multiplier); only HALTED blocks decisions.
         blocked = [f"trading_state:{state}"] if state == "HALTED" else []
+        weather_blocked = []
         fresh = parts.freshness.assess(weather, now, city, self.max_forecast_age, self.max_obs_age)
         if fresh.state != "fresh":
-            blocked.append(f"weather_{fresh.state}")
+            weather_blocked.append(f"weather_{fresh.state}")
             self._note_stale(city.code, fresh)
             stats.blocked_cities.append(city.code)
         elif city.code in self._stale:
             self._stale.discard(city.code)
             self.risk.record_fresh(city.code)
         blocked.extend(f"risk:{r}" for r in self.risk.city_blocked(city.code))
-        return blocked
+        return blocked, weather_blocked
 
     def _note_stale(self, city_code: str, fresh: Any) -> None:
         """One risk event when a city's data goes stale (not one per cycle while it stays stale)."""
@@ -260,29 +271,42 @@ class Daemon:
         self.risk.record_stale(city_code, f"weather {fresh.state}")  # stable text: one event per change
 
     def _act(self, decisions: list[tuple], stats: CycleStats) -> None:
-        """Send trade decisions through the OMS; cancel live entries whose edge is gone.
+        """Send each strategy's trade decisions through the OMS; cancel its live orders it no longer wants.
 
-        Cheap in-memory checks first (an order already live at this price, an intent already filled, a key
-        the risk engine refused within the cool-down) so an unchanged book costs no order-path work.
+        Per (market, strategy): `trade` places, keeps or reprices the wanted order and cancels the strategy's
+        other live orders there (the other side); `hold` leaves them; `skip`/`blocked` cancels them. Cheap
+        in-memory checks first (an order already live at this price, an intent already filled, a key the
+        risk engine refused within the cool-down) so an unchanged book costs no order-path work.
         """
         now = self.clock.now()
         open_rows = self.oms.store.open_orders()
         open_by_key = {r["intent_key"]: r for r in open_rows}
-        open_by_ticker: dict[str, list[dict]] = defaultdict(list)
+        live: dict[tuple[str, str], list[dict]] = defaultdict(list)
         for row in open_rows:
-            open_by_ticker[row["ticker"]].append(row)
+            live[(row["ticker"], strategy_of_key(row["intent_key"]))].append(row)
         latest = self._latest_intents([key for _, key, *_ in decisions if key])
         for decision_id, key, d, city_code, day in decisions:
-            if d.outcome == "trade" and key is not None:
-                status = self._maybe_submit(decision_id, key, d, city_code, day, latest.get(key),
-                                            open_by_key.get(key), now)
+            mine = live.pop((d.ticker, d.strategy), [])
+            if d.outcome == "hold":
+                continue
+            wanted = key if d.outcome == "trade" else None
+            for row in mine:
+                if row["intent_key"] != wanted and row["state"] in ("resting", "partial"):
+                    self.oms.cancel_intent(row["intent_key"], reason=f"not wanted: {','.join(d.reasons)[:200]}")
+                    stats.cancels += 1
+            if wanted is not None:
+                over = open_by_key.get(wanted) is None and self._over_budget(d)
+                status = "budget" if over else self._maybe_submit(
+                    decision_id, wanted, d, city_code, day, latest.get(wanted), open_by_key.get(wanted), now)
                 stats.submits[status] = stats.submits.get(status, 0) + 1
-                open_by_ticker.pop(d.ticker, None)
-            elif d.ticker in open_by_ticker and d.p_yes is not None:
-                for row in open_by_ticker.pop(d.ticker):
-                    if row["state"] in ("resting", "partial"):
-                        self.oms.cancel_intent(row["intent_key"], reason=f"no edge: {','.join(d.reasons)[:200]}")
-                        stats.cancels += 1
+
+    def _over_budget(self, d: MarketDecision) -> bool:
+        """Whether a new order would take its strategy past its own budget (cost of contracts at stake)."""
+        pct = self.settings.strategies.budgets.get(d.strategy)
+        if pct is None or d.price is None:
+            return False
+        budget = pct * self.risk_bankroll()
+        return self._footprint.at_stake.get(d.strategy, Decimal(0)) + d.size * d.price > budget
 
     def _latest_intents(self, keys: list[str]) -> dict[str, dict]:
         if not keys:
@@ -349,6 +373,10 @@ class Daemon:
         return stored
 
     # -- helpers ------------------------------------------------------------------------------------------
+    def use_params(self, params_id: int, params: Any) -> None:
+        """Decide with these stored parameters from now on (the backtest's walk-forward refits)."""
+        self._params = (params_id, params)
+
     def params(self) -> tuple[int, Any]:
         """The stored model parameters (the latest; the built-in defaults saved once if none)."""
         if self._params is None:
@@ -385,6 +413,9 @@ class Daemon:
                 "action": "buy" if d.side else None, **{k: v for k, v in d.comparable().items()
                                                          if k in ("price", "fee_per_contract", "edge", "size")}, "outcome": d.outcome, "reason_codes": list(d.reasons),
                 "features": d.features, "intent_key": key}
+
+    def risk_bankroll(self) -> Decimal:
+        return self._bankroll
 
     def _refresh_bankroll(self) -> None:
         try:

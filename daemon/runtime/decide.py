@@ -1,22 +1,28 @@
-"""The decision for one event: a pure function of stored inputs, shared by the daemon and `milkbot replay`.
+"""The decisions for one event: a pure function of stored inputs, shared by the daemon and `milkbot replay`.
 
 Inputs are exactly what the ledger keeps (market snapshot rows of the event's ladder, one weather snapshot
-row, model parameters, the trading policy from the config version, and the few scalars recorded in the
-decision's features: bankroll, size multiplier, blocks). Same inputs → same probability, edge, size, price.
+row, model parameters, the trading and strategy policy from the config version, and the few scalars recorded
+in the decision's features: bankroll, size multiplier, blocks, each strategy's footprint in the event).
+Same inputs → same probability, edge, size, price, for every strategy.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any
 
 from daemon.runtime import parts
+from daemon.strategies.base import MarketDecision, MarketView, OwnState, Strategy, event_blocks
+from daemon.strategies.base import EventView as StrategyEventView
 
 Q4 = Decimal("0.0001")
 Q2 = Decimal("0.01")
+
+__all__ = ["DecisionInputError", "EventInputs", "MarketDecision", "decide_event", "price_ladder", "quote_of"]
 
 
 class DecisionInputError(ValueError):
@@ -32,34 +38,25 @@ class EventInputs:
     weather: dict[str, Any] | None              # ops.weather_snapshots row
     bankroll: Decimal
     size_multiplier: Decimal = Decimal(1)
-    blocked_by: tuple[str, ...] = ()            # city/state blocks decided before pricing (recorded, replayed)
+    blocked_by: tuple[str, ...] = ()            # blocks every strategy (trading state, risk city blocks)
+    weather_blocked_by: tuple[str, ...] = ()    # blocks strategies that use the weather (stale / missing)
+    # (ticker, strategy) → that strategy's footprint; ticker → signed YES position of the account
+    own: dict[tuple[str, str], OwnState] = field(default_factory=dict)
+    positions: dict[str, Decimal] = field(default_factory=dict)
+
+    def own_json(self) -> dict[str, Any]:
+        """The footprint as stored in a decision's features (replay reads it back with `own_from_json`)."""
+        return {"own": {f"{t}|{s}": st.to_json() for (t, s), st in sorted(self.own.items())},
+                "positions": {t: str(p) for t, p in sorted(self.positions.items()) if p}}
 
 
-@dataclass
-class MarketDecision:
-    ticker: str
-    market_snapshot_id: int | None
-    p_yes: float | None
-    side: str | None
-    price: Decimal | None
-    fee_per_contract: Decimal | None
-    edge: Decimal | None
-    size: Decimal
-    outcome: str                                 # trade | skip | blocked
-    reasons: list[str]
-    features: dict[str, Any] = field(default_factory=dict)
-
-    def comparable(self) -> dict[str, Any]:
-        """The values replay must reproduce, at the ledger's storage precision."""
-        return {
-            "p_yes": self.p_yes, "side": self.side, "price": _q(self.price, Q4),
-            "fee_per_contract": _q(self.fee_per_contract, Q4), "edge": _q(self.edge, Q4),
-            "size": _q(self.size, Q2), "outcome": self.outcome,
-        }
-
-
-def _q(value: Decimal | None, quantum: Decimal) -> Decimal | None:
-    return None if value is None else Decimal(value).quantize(quantum)
+def own_from_json(features: dict[str, Any]) -> tuple[dict[tuple[str, str], OwnState], dict[str, Decimal]]:
+    own = {}
+    for key, value in (features.get("own") or {}).items():
+        ticker, _, strategy = key.partition("|")
+        own[(ticker, strategy)] = OwnState.from_json(value)
+    positions = {t: Decimal(p) for t, p in (features.get("positions") or {}).items()}
+    return own, positions
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -110,55 +107,63 @@ def price_ladder(inputs: EventInputs, params: Any) -> tuple[Any, dict[str, Any]]
         market_yes_prices=tuple((r["ticker"], _mid(r)) for r in inputs.ladder),
     )
     features = {"forecast_high_f": model_in.forecast_high_f, "observed_max_f": model_in.observed_max_f,
-                "brackets": {t: [b.lo, b.hi] for t, b in ladder}}
+                "brackets": {t: [b.lo, b.hi] for t, b in ladder}, "ladder": dict(ladder)}
     return parts.model_api.price_event(model_in, params), features
 
 
-def decide_event(inputs: EventInputs, params: Any, policy: Any) -> list[MarketDecision]:
-    """One decision per market of the ladder."""
-    forecast, weather_features = price_ladder(inputs, params)
-    out = []
-    for row in inputs.ladder:
-        out.append(_decide_market(row, forecast, inputs, policy, weather_features))
+def decide_event(inputs: EventInputs, params: Any, policy: Any,
+                 strategies: Sequence[Strategy] | None = None) -> list[MarketDecision]:
+    """One decision per market of the ladder and strategy (strategies in order; the taker alone by default)."""
+    if strategies is None:
+        from daemon.strategies.taker import TakerStrategy
+
+        strategies = (TakerStrategy(policy),)
+    forecast, weather = price_ladder(inputs, params)
+    verdicts = parts.nowcast_verdicts(weather["ladder"], weather["observed_max_f"])
+    out: list[MarketDecision] = []
+    for strategy in strategies:
+        view = _event_view(inputs, forecast, weather, verdicts, strategy.name)
+        decided = strategy.decide(view)
+        if [d.ticker for d in decided] != [m.ticker for m in view.markets]:
+            raise DecisionInputError(f"strategy {strategy.name} must decide every market once, in ladder order")
+        for d in decided:
+            d.features = {**_common_features(inputs, weather, d.ticker, strategy, view), **d.features}
+        out.extend(decided)
     return out
 
 
-def _decide_market(row: dict[str, Any], forecast: Any, inputs: EventInputs, policy: Any,
-                   weather_features: dict[str, Any]) -> MarketDecision:
-    ticker = row["ticker"]
-    features: dict[str, Any] = {
-        "forecast_high_f": weather_features["forecast_high_f"], "observed_max_f": weather_features["observed_max_f"],
-        "bracket": weather_features["brackets"].get(ticker), "bankroll": str(inputs.bankroll),
+def _event_view(inputs: EventInputs, forecast: Any, weather: dict[str, Any], verdicts: dict[str, str | None],
+                strategy: str) -> StrategyEventView:
+    markets = []
+    for row in inputs.ladder:
+        ticker = row["ticker"]
+        p_yes = forecast.probabilities.get(ticker) if forecast.valid else None
+        if p_yes is not None and math.isnan(p_yes):
+            p_yes = None
+        close = row.get("close_time")
+        minutes = (close - inputs.decided_at).total_seconds() / 60 if close else 1e9
+        markets.append(MarketView(
+            ticker=ticker, snapshot_id=row.get("id"), status=row.get("status"),
+            bracket=weather["ladder"].get(ticker), close_time=close, minutes_to_close=minutes,
+            yes_bid=_dec(row["yes_bid"]), yes_ask=_dec(row["yes_ask"]), yes_bid_size=_dec(row["yes_bid_size"]),
+            yes_ask_size=_dec(row["yes_ask_size"]), last_price=_dec(row.get("last_price")), p_yes=p_yes,
+            decided=verdicts.get(ticker), market_position=inputs.positions.get(ticker, Decimal(0)),
+            own=inputs.own.get((ticker, strategy), OwnState())))
+    return StrategyEventView(inputs.city_code, inputs.climate_day, inputs.decided_at, tuple(markets),
+                             inputs.bankroll, inputs.size_multiplier, inputs.blocked_by,
+                             inputs.weather_blocked_by, tuple(forecast.reasons) if not forecast.valid else ())
+
+
+def _common_features(inputs: EventInputs, weather: dict[str, Any], ticker: str, strategy: Strategy,
+                     view: StrategyEventView) -> dict[str, Any]:
+    market = next(m for m in view.markets if m.ticker == ticker)
+    return {
+        "strategy": strategy.name,
+        "forecast_high_f": weather["forecast_high_f"], "observed_max_f": weather["observed_max_f"],
+        "bracket": weather["brackets"].get(ticker), "bankroll": str(inputs.bankroll),
         "size_multiplier": str(inputs.size_multiplier), "blocked_by": list(inputs.blocked_by),
+        "weather_blocked_by": list(inputs.weather_blocked_by), "applied_blocks": event_blocks(strategy, view),
+        "minutes_to_close": round(market.minutes_to_close, 3), "nowcast": market.decided,
         "impl": {k: parts.IMPL[k] for k in ("model", "edge", "sizing", "brackets")},
-        "code": parts.CODE_FINGERPRINT,
+        "code": parts.CODE_FINGERPRINT, **inputs.own_json(),
     }
-    base = {"ticker": ticker, "market_snapshot_id": row.get("id"), "features": features}
-    p_yes = forecast.probabilities.get(ticker) if forecast.valid else None
-    if p_yes is None or math.isnan(p_yes):
-        reasons = ["model_invalid", *forecast.reasons]
-        return MarketDecision(p_yes=None, side=None, price=None, fee_per_contract=None, edge=None, size=Decimal(0),
-                              outcome="blocked" if inputs.blocked_by else "skip",
-                              reasons=[*inputs.blocked_by, *reasons], **base)
-    if row.get("status") not in ("active", "open"):
-        return MarketDecision(p_yes=p_yes, side=None, price=None, fee_per_contract=None, edge=None,
-                              size=Decimal(0), outcome="skip", reasons=["market_not_open"], **base)
-    minutes = (row["close_time"] - inputs.decided_at).total_seconds() / 60 if row.get("close_time") else 1e9
-    features["minutes_to_close"] = round(minutes, 3)
-    verdict = parts.edge.evaluate_edge(p_yes, quote_of(row), policy, minutes_to_close=minutes)
-    reasons = list(verdict.reasons)
-    size = Decimal(0)
-    if verdict.side is not None:
-        p_win = p_yes if verdict.side == "yes" else 1.0 - p_yes
-        raw = parts.sizing.kelly_count(p_win, verdict.price, verdict.fee_per_contract, inputs.bankroll, policy)
-        features["kelly_count"] = str(raw)
-        size = (Decimal(raw) * inputs.size_multiplier).to_integral_value(rounding=ROUND_FLOOR)
-        if size <= 0:
-            reasons.append("size_zero")
-    if inputs.blocked_by:
-        outcome, size, reasons = "blocked", Decimal(0), [*inputs.blocked_by, *reasons]
-    else:
-        outcome = "trade" if verdict.side is not None and size > 0 else "skip"
-    return MarketDecision(p_yes=p_yes, side=verdict.side, price=verdict.price,
-                          fee_per_contract=verdict.fee_per_contract, edge=verdict.edge, size=size,
-                          outcome=outcome, reasons=reasons, **base)

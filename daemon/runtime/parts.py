@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 from daemon.model import api as _model_api
 from daemon.model import params as _model_params
+from daemon.strategies import nowcast as _nowcast
 from daemon.model.api import ModelInputs
 from daemon.settlement import brackets as _brackets
 from daemon.trading import edge as _edge
@@ -33,8 +34,13 @@ sizing = SimpleNamespace(kelly_count=_sizing.kelly_count)
 IMPL: dict[str, str] = {
     "weather_store": _snapshots.__name__, "weather_asof": _asof.__name__, "freshness": _freshness.__name__,
     "brackets": _brackets.__name__, "model": _model_api.__name__, "params": _model_params.__name__,
-    "edge": _edge.__name__, "sizing": _sizing.__name__,
+    "edge": _edge.__name__, "sizing": _sizing.__name__, "nowcast": _nowcast.__name__,
 }
+
+
+def nowcast_verdicts(ladder: dict, observed_max_f: float | None) -> dict[str, str | None]:
+    """What the observed maximum so far has settled already, per ticker ('lost' / 'won' / None)."""
+    return _nowcast.verdicts(ladder, observed_max_f)
 
 
 def model_inputs(**values: object) -> ModelInputs:
@@ -44,8 +50,9 @@ def model_inputs(**values: object) -> ModelInputs:
 def _code_fingerprint() -> str:
     """Short hash of the source of everything a decision's numbers depend on (model, edge, sizing, brackets)."""
     root = Path(__file__).resolve().parents[1]
-    files = sorted((root / "model").glob("*.py")) + [root / "trading" / "edge.py", root / "trading" / "sizing.py",
-                                                      root / "settlement" / "brackets.py", root / "runtime" / "decide.py"]
+    files = (sorted((root / "model").glob("*.py")) + sorted((root / "strategies").glob("*.py"))
+             + [root / "trading" / "edge.py", root / "trading" / "sizing.py", root / "settlement" / "brackets.py",
+                root / "runtime" / "decide.py"])
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.name.encode())

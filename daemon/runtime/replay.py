@@ -13,7 +13,9 @@ from typing import Any
 
 from daemon.ledger.db import Database
 from daemon.runtime import parts
-from daemon.runtime.decide import Q2, Q4, DecisionInputError, EventInputs, decide_event
+from daemon.runtime.decide import Q2, Q4, DecisionInputError, EventInputs, decide_event, own_from_json
+from daemon.strategies import build_strategies
+from daemon.strategies.config import StrategiesConfig
 from daemon.trading.config import TradingConfig
 
 FIELDS = ("p_yes", "side", "price", "fee_per_contract", "edge", "size", "outcome")
@@ -78,6 +80,10 @@ def replay_decision(db: Database, decision_id: int) -> ReplayResult:
     if config is None:
         raise ReplayError(f"config version {row['config_hash']} missing")
     policy = TradingConfig.model_validate(config.get("trading", {}))
+    strategy_name = features.get("strategy", "taker")
+    strategies_config = StrategiesConfig.model_validate(config.get("strategies", {}))
+    strategies = [s for s in build_strategies(strategies_config.model_copy(update={"enabled": (strategy_name,)}),
+                                              policy)]
     impl = features.get("impl", {})
     now_impl = {k: parts.IMPL[k] for k in impl}
     if impl and impl != now_impl:
@@ -85,13 +91,15 @@ def replay_decision(db: Database, decision_id: int) -> ReplayResult:
     if features.get("code") and features["code"] != parts.CODE_FINGERPRINT:
         notes.append(f"decision code {features['code']} differs from the code now {parts.CODE_FINGERPRINT}"
                      " (model/edge/sizing changed since): a difference may come from that")
+    own, positions = own_from_json(features)
     inputs = EventInputs(row["city_code"], row["climate_day"], row["decided_at"], tuple(ladder), weather,
                          Decimal(features.get("bankroll", "0")), Decimal(features.get("size_multiplier", "1")),
-                         tuple(features.get("blocked_by", [])))
+                         tuple(features.get("blocked_by", [])), tuple(features.get("weather_blocked_by", [])),
+                         own, positions)
     if features.get("input_error") or any(str(r).startswith("input_error") for r in row["reason_codes"] or []):
         notes.append("the original decision could not be computed from its inputs")
     try:
-        decided = {d.ticker: d.comparable() for d in decide_event(inputs, params, policy)}
+        decided = {d.ticker: d.comparable() for d in decide_event(inputs, params, policy, strategies)}
     except DecisionInputError as exc:
         notes.append(f"inputs refused: {exc}")
         skip = {f: None for f in FIELDS}
