@@ -30,9 +30,13 @@ def _signed_tenths(sign: str, digits: str) -> float:
 
 
 def _remarks(raw: str) -> str:
-    """The part of a METAR after RMK (groups before it use other encodings)."""
+    """The part of a METAR after RMK (groups before it use other encodings), without the end-of-report `=`.
+
+    Many relays terminate a report with `=` glued to the last group (`... T00330022=`, seen on every KSEA
+    record in ISD); left on, it hides the T-group or 6-hour group that happens to come last.
+    """
     _, sep, tail = raw.partition(" RMK ")
-    return tail if sep else ""
+    return tail.strip().rstrip("=").rstrip() if sep else ""
 
 
 def decode_t_group(raw: str | None) -> float | None:
@@ -138,6 +142,23 @@ class ObservedMax:
     precise_max_f: float | None = None  # max over the 0.1 °C values only (5-minute whole-°C readings excluded)
 
 
+def day_values(obs: Observation, start: datetime, end: datetime) -> list[tuple[float, bool]]:
+    """The (°F, precise) values one observation adds to the maximum of the climate day [start, end).
+
+    The one rule for every user (live feed, recorded replay): the reading itself, and its 6-hour max group
+    only when the group's whole window lies inside the day (10 min of slack: a 05:53 LST report covers
+    23:53-05:53). A reading outside the day, or refused by QC, adds nothing.
+    """
+    if obs.dropped_reason or not start <= obs.timestamp < end:
+        return []
+    values = []
+    if obs.temperature_c is not None:
+        values.append((c_to_f(obs.temperature_c), obs.precise))
+    if obs.six_hour_max_c is not None and obs.timestamp - timedelta(hours=6) >= start - timedelta(minutes=10):
+        values.append((c_to_f(obs.six_hour_max_c), True))
+    return values
+
+
 def observed_max(observations: Iterable[Observation], city: City, day: date, until: datetime) -> ObservedMax:
     """Max observed temperature on the LST day up to `until`, from readings and 6-hour max groups.
 
@@ -154,11 +175,9 @@ def observed_max(observations: Iterable[Observation], city: City, day: date, unt
         if obs.dropped_reason:
             dropped += 1
             continue
+        values.extend(day_values(obs, start, end))
         if obs.temperature_c is not None:
-            values.append((c_to_f(obs.temperature_c), obs.precise))
             newest = obs.timestamp if newest is None else max(newest, obs.timestamp)
-        if obs.six_hour_max_c is not None and obs.timestamp - timedelta(hours=6) >= start - timedelta(minutes=10):
-            values.append((c_to_f(obs.six_hour_max_c), True))
     if not values:
         return ObservedMax(None, None, 0, 0, dropped)
     precise = [v for v, p in values if p]

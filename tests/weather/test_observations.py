@@ -48,6 +48,16 @@ def test_six_and_24_hour_groups(shared_data: Path) -> None:
     assert decode_24_hour_max(raw) is None
 
 
+def test_groups_before_the_end_of_report_sign_are_decoded() -> None:
+    # Real ISD KSEA records (2024-12-01): the report's terminating `=` is glued to the last group.
+    assert decode_t_group("SPECI KSEA 011726Z 04008KT 5SM BCFG 03/02 A3025 RMK AO2 T00330022=") == 3.3
+    assert decode_six_hour_max("METAR KSEA 011753Z 04008KT 04/03 A3026 RMK AO2 T00390028 10039=") == 3.9
+    assert decode_t_group("METAR KSEA 010853Z 03/02 A3025 RMK AO2 SLP252 T00330017 58004= ") == 3.3
+    obs = parse_observation(observation(datetime(2024, 12, 1, 17, 26, tzinfo=UTC),
+                                        "SPECI KSEA 011726Z 03/02 A3025 RMK AO2 T00330022=", 3))
+    assert (obs.temperature_c, obs.precise) == (3.3, True)
+
+
 def test_latest_fixture_prefers_t_group_precision(shared_data: Path) -> None:
     obs = parse_observation(_fixture(shared_data, "stations_observations_latest.json"))
     assert (obs.kind, obs.temperature_c, obs.precise, obs.qc, obs.six_hour_max_c) == ("metar", 22.8, True, "V", 24.4)
