@@ -146,15 +146,17 @@ def day_values(obs: Observation, start: datetime, end: datetime) -> list[tuple[f
     """The (°F, precise) values one observation adds to the maximum of the climate day [start, end).
 
     The one rule for every user (live feed, recorded replay): the reading itself, and its 6-hour max group
-    only when the group's whole window lies inside the day (10 min of slack: a 05:53 LST report covers
-    23:53-05:53). A reading outside the day, or refused by QC, adds nothing.
+    only when the group's whole window — the 6 hours ending at the report — lies inside the day. No slack:
+    in a Central-time 05:51 LST report the group covers 23:51-05:51 and carries the previous evening's
+    temperature (on 8 recorded KORD days it put the day's maximum ~1 °F above the day's recorded high).
+    A reading outside the day, or refused by QC, adds nothing.
     """
     if obs.dropped_reason or not start <= obs.timestamp < end:
         return []
     values = []
     if obs.temperature_c is not None:
         values.append((c_to_f(obs.temperature_c), obs.precise))
-    if obs.six_hour_max_c is not None and obs.timestamp - timedelta(hours=6) >= start - timedelta(minutes=10):
+    if obs.six_hour_max_c is not None and obs.timestamp - timedelta(hours=6) >= start:
         values.append((c_to_f(obs.six_hour_max_c), True))
     return values
 
@@ -162,7 +164,7 @@ def day_values(obs: Observation, start: datetime, end: datetime) -> list[tuple[f
 def observed_max(observations: Iterable[Observation], city: City, day: date, until: datetime) -> ObservedMax:
     """Max observed temperature on the LST day up to `until`, from readings and 6-hour max groups.
 
-    A 6-hour max group counts only when its whole window lies inside the climate day.
+    A 6-hour max group counts only when its whole window lies inside the climate day (see day_values).
     """
     start, end = city.climate_day_bounds(day)
     limit = min(until, end)

@@ -141,6 +141,22 @@ def test_six_hour_group_straddling_the_day_start_ignored(registry) -> None:
     assert summary.max_f == pytest.approx(33.8) and summary.precise_max_f == pytest.approx(33.8)
 
 
+def test_six_hour_group_reaching_into_the_previous_evening_ignored(registry) -> None:
+    # Recorded ISD pattern (KORD 2022-02-12, Central time): the 11:51Z report's 6-hour group covers
+    # 05:51-11:51Z, i.e. 23:51-05:51 CST, and repeats the previous evening's -1.7 °C while the new day
+    # never got above -2.2 °C. At Midway (same offset) it must not count for the new day.
+    chi = registry.get("CHI")  # climate day 2022-02-12 = 06:00Z .. 06:00Z
+    t = lambda h, m=53: datetime(2022, 2, 12, h, m, tzinfo=UTC)
+    obs, _ = parse_observations({"features": [
+        observation(t(5, 51), "KMDW 120551Z RMK AO2 T10171072 10011", -1.7),  # previous climate day
+        observation(t(6), "KMDW 120653Z RMK AO2 T10221072", -2.2),
+        observation(t(11, 51), "KMDW 121151Z RMK AO2 T11001172 11017 21100", -10.0),
+        observation(t(17, 51), "KMDW 121751Z RMK AO2 T10721178 11072 21106", -7.2)]})  # fmt: skip
+    summary = observed_max(obs, chi, date(2022, 2, 12), until=t(18))
+    assert summary.max_f == pytest.approx(28.04)  # -2.2 °C at 06:53Z, not -1.7 °C from before midnight
+    assert summary.precise_max_f == pytest.approx(28.04)
+
+
 def test_no_observations_means_no_max(registry) -> None:
     summary = observed_max([], registry.get("NYC"), date(2026, 1, 15), until=datetime(2026, 1, 15, 6, tzinfo=UTC))
     assert summary.max_f is None and summary.until is None
