@@ -19,6 +19,7 @@ from daemon.weather.errors import WeatherParseError
 from daemon.weather.units import c_to_f, checked_celsius, parse_instant, unit_is
 
 BAD_QC = frozenset({"X", "Q"})
+WHOLE_C_HALF_STEP = 0.5  # a whole-°C reading's value can sit this far above the temperature it rounds
 _T_GROUP = re.compile(r"(?<!\S)T([01])(\d{3})(?:([01])(\d{3}))?(?!\S)")
 _SIX_HOUR_MAX = re.compile(r"(?<!\S)1([01])(\d{3})(?!\S)")
 _DAY_MAX_MIN = re.compile(r"(?<!\S)4([01])(\d{3})([01])(\d{3})(?!\S)")
@@ -149,13 +150,19 @@ def day_values(obs: Observation, start: datetime, end: datetime) -> list[tuple[f
     only when the group's whole window — the 6 hours ending at the report — lies inside the day. No slack:
     in a Central-time 05:51 LST report the group covers 23:51-05:51 and carries the previous evening's
     temperature (on 8 recorded KORD days it put the day's maximum ~1 °F above the day's recorded high).
-    A reading outside the day, or refused by QC, adds nothing.
+    A reading outside the day, or refused by QC, adds nothing. A reading without a T-group (5-minute data,
+    most SPECIs) is whole °C and proves only that the temperature reached its value − 0.5 °C: that is what it
+    adds. Taken at face value it can read 0.8 °F above the whole-°F value it came from, enough to round
+    above the settled high (recorded KMIA SPECI "32/..", 89.6 °F, on a day that settled at 89).
     """
     if obs.dropped_reason or not start <= obs.timestamp < end:
         return []
     values = []
     if obs.temperature_c is not None:
-        values.append((c_to_f(obs.temperature_c), obs.precise))
+        if obs.precise:
+            values.append((c_to_f(obs.temperature_c), True))
+        else:
+            values.append((c_to_f(obs.temperature_c - WHOLE_C_HALF_STEP), False))
     if obs.six_hour_max_c is not None and obs.timestamp - timedelta(hours=6) >= start:
         values.append((c_to_f(obs.six_hour_max_c), True))
     return values

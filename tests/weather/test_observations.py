@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -155,6 +156,18 @@ def test_six_hour_group_reaching_into_the_previous_evening_ignored(registry) -> 
     summary = observed_max(obs, chi, date(2022, 2, 12), until=t(18))
     assert summary.max_f == pytest.approx(28.04)  # -2.2 °C at 06:53Z, not -1.7 °C from before midnight
     assert summary.precise_max_f == pytest.approx(28.04)
+
+
+def test_a_whole_celsius_reading_counts_as_the_least_it_proves(registry) -> None:
+    # Recorded KMIA 2024-09-25 (settled 89 °F): the 17:49Z SPECI has no T-group and says 32 °C, i.e. 89.6 °F at
+    # face value, which rounds to 90; the 17:53Z METAR's T-group says 31.7 °C. A whole °C proves only >= 31.5.
+    mia = registry.get("MIA")
+    obs, _ = parse_observations({"features": [
+        observation(datetime(2024, 9, 25, 17, 49, tzinfo=UTC),
+                    "SPECI KMIA 251749Z 12013G23KT 10SM BKN022 32/26 A2985 RMK AO2 PK WND 13028/1723", 32.0)]})
+    summary = observed_max(obs, mia, date(2024, 9, 25), until=datetime(2024, 9, 25, 18, tzinfo=UTC))
+    assert summary.max_f == pytest.approx(88.7) and summary.precise_max_f is None
+    assert math.floor(summary.max_f + 0.5) == 89
 
 
 def test_no_observations_means_no_max(registry) -> None:
