@@ -1,11 +1,13 @@
-"""Forecast error of the recorded NDFD MaxT against the climate report's high, by lead: priors for the
-forecast member, fitted walk-forward (only target days before a date, and only labels published by then).
+"""Forecast error of the recorded NDFD MaxT against the climate report's high, by lead: priors for
+the forecast member, fitted walk-forward (only target days before a date, and only labels published
+by then).
 
 Error = forecast − CLI high (°F): `bias_f` > 0 means the forecast runs warm; the model's additive
-`forecast_bias` is its negative. Lead = hours from issue to the end of the forecast's MaxT period (the
-archive's `lead_hours`). Rows flagged `valid_period_misaligned` (the previous day's MaxT) are dropped.
-Inputs: `weather/ndfd_*_maxt_vintages.parquet` and `weather/*_cli_daily.parquet` of a data directory,
-matched by station; a missing file means no stats. Research path: reads files, never the clock.
+`forecast_bias` is its negative. Lead = hours from issue to the end of the forecast's MaxT period
+(the archive's `lead_hours`). Rows flagged `valid_period_misaligned` (the previous day's MaxT) are
+dropped. Inputs: `weather/ndfd_*_maxt_vintages.parquet` and `weather/*_cli_daily.parquet` of a data
+directory, matched by station; a missing file means no stats. Research path: reads files, never the
+clock.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ class LeadError:
     lo_hours: float
     hi_hours: float
     n: int
-    bias_f: float     # mean of forecast − observed
+    bias_f: float  # mean of forecast − observed
     mae_f: float
-    sigma_f: float    # standard deviation of the error (n − 1)
+    sigma_f: float  # standard deviation of the error (n − 1)
 
     @property
     def label(self) -> str:
@@ -58,9 +60,13 @@ def forecast_errors(
         con.execute("SET TimeZone='UTC'")
         forecasts = " UNION ALL ".join(
             f"SELECT station, target_day, issued_at, lead_hours, maxt_f, coalesce(valid_period_misaligned, false)"
-            f" AS misaligned FROM read_parquet({_lit(p)})" for p in ndfd)
+            f" AS misaligned FROM read_parquet({_lit(p)})"
+            for p in ndfd
+        )
         reports = " UNION ALL ".join(
-            f"SELECT station, climate_day, high_f, issued_at FROM read_parquet({_lit(p)})" for p in cli)
+            f"SELECT station, climate_day, high_f, issued_at FROM read_parquet({_lit(p)})"
+            for p in cli
+        )
         rows = con.execute(
             f"SELECT f.target_day, f.lead_hours, f.maxt_f - c.high_f FROM ({forecasts}) f"
             f" JOIN ({reports}) c ON c.station = f.station AND c.climate_day = f.target_day"
@@ -90,9 +96,16 @@ def fit_forecast_error(
         values = [e for _, lead, e in errors if lo <= lead < hi]
         if len(values) < 2:
             continue
-        out.append(LeadError(lo, hi, len(values), round(statistics.fmean(values), 3),
-                             round(statistics.fmean(abs(v) for v in values), 3),
-                             round(statistics.stdev(values), 3)))
+        out.append(
+            LeadError(
+                lo,
+                hi,
+                len(values),
+                round(statistics.fmean(values), 3),
+                round(statistics.fmean(abs(v) for v in values), 3),
+                round(statistics.stdev(values), 3),
+            )
+        )
     return out
 
 
@@ -103,4 +116,6 @@ def sigma_at(stats: list[LeadError], lead_hours: float) -> float | None:
     inside = [s for s in stats if s.lo_hours <= lead_hours < s.hi_hours]
     if inside:
         return inside[0].sigma_f
-    return min(stats, key=lambda s: min(abs(lead_hours - s.lo_hours), abs(lead_hours - s.hi_hours))).sigma_f
+    return min(
+        stats, key=lambda s: min(abs(lead_hours - s.lo_hours), abs(lead_hours - s.hi_hours))
+    ).sigma_f

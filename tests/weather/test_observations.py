@@ -65,6 +65,18 @@ def test_latest_fixture_prefers_t_group_precision(shared_data: Path) -> None:
     assert obs.temperature_f == pytest.approx(73.04)
 
 
+def test_live_fixture_six_hour_group_sets_the_day_max(shared_data: Path, registry) -> None:
+    # The recorded api.weather.gov KFLL observation (Eastern time, 23:53Z = 18:53 EST): its 6-hour group
+    # (12:53-18:53 EST, inside the LST day) says 24.4 °C while the reading's T-group says 22.8 °C.
+    observations, _ = parse_observations(_fixture(shared_data, "stations_observations_latest.json"))
+    mia = registry.get("MIA")  # same LST offset as KFLL
+    summary = observed_max(observations, mia, date(2022, 3, 2), until=datetime(2022, 3, 3, tzinfo=UTC))
+    assert summary.max_f == pytest.approx(75.92) and summary.precise_max_f == pytest.approx(75.92)
+    assert summary.until == datetime(2022, 3, 2, 23, 53, tzinfo=UTC) and summary.precise_count == 2
+    early = observed_max(observations, mia, date(2022, 3, 2), until=datetime(2022, 3, 2, 23, 52, tzinfo=UTC))
+    assert early.max_f is None  # not yet observed at 23:52Z
+
+
 def test_duplicate_observations_keep_the_filled_in_copy(shared_data: Path) -> None:
     doc = _fixture(shared_data, "stations_observations_multiple.json")
     for feature in doc["features"]:
