@@ -19,6 +19,7 @@ from daemon.weather.errors import WeatherParseError
 from daemon.weather.units import c_to_f, checked_celsius, parse_instant, unit_is
 
 BAD_QC = frozenset({"X", "Q"})
+WHOLE_C_HALF_STEP = 0.5  # a whole-°C reading's value can sit this far above the temperature it rounds
 _T_GROUP = re.compile(r"(?<!\S)T([01])(\d{3})(?:([01])(\d{3}))?(?!\S)")
 _SIX_HOUR_MAX = re.compile(r"(?<!\S)1([01])(\d{3})(?!\S)")
 _DAY_MAX_MIN = re.compile(r"(?<!\S)4([01])(\d{3})([01])(\d{3})(?!\S)")
@@ -30,9 +31,13 @@ def _signed_tenths(sign: str, digits: str) -> float:
 
 
 def _remarks(raw: str) -> str:
-    """The part of a METAR after RMK (groups before it use other encodings)."""
+    """The part of a METAR after RMK (groups before it use other encodings), without the end-of-report `=`.
+
+    Many relays terminate a report with `=` glued to the last group (`... T00330022=`, seen on every KSEA
+    record in ISD); left on, it hides the T-group or 6-hour group that happens to come last.
+    """
     _, sep, tail = raw.partition(" RMK ")
-    return tail if sep else ""
+    return tail.strip().rstrip("=").rstrip() if sep else ""
 
 
 def decode_t_group(raw: str | None) -> float | None:
@@ -138,10 +143,35 @@ class ObservedMax:
     precise_max_f: float | None = None  # max over the 0.1 °C values only (5-minute whole-°C readings excluded)
 
 
+def day_values(obs: Observation, start: datetime, end: datetime) -> list[tuple[float, bool]]:
+    """The (°F, precise) values one observation adds to the maximum of the climate day [start, end).
+
+    The one rule for every user (live feed, recorded replay): the reading itself, and its 6-hour max group
+    only when the group's whole window — the 6 hours ending at the report — lies inside the day. No slack:
+    in a Central-time 05:51 LST report the group covers 23:51-05:51 and carries the previous evening's
+    temperature (on 8 recorded KORD days it put the day's maximum ~1 °F above the day's recorded high).
+    A reading outside the day, or refused by QC, adds nothing. A reading without a T-group (5-minute data,
+    most SPECIs) is whole °C and proves only that the temperature reached its value − 0.5 °C: that is what it
+    adds. Taken at face value it can read 0.8 °F above the whole-°F value it came from, enough to round
+    above the settled high (recorded KMIA SPECI "32/..", 89.6 °F, on a day that settled at 89).
+    """
+    if obs.dropped_reason or not start <= obs.timestamp < end:
+        return []
+    values = []
+    if obs.temperature_c is not None:
+        if obs.precise:
+            values.append((c_to_f(obs.temperature_c), True))
+        else:
+            values.append((c_to_f(obs.temperature_c - WHOLE_C_HALF_STEP), False))
+    if obs.six_hour_max_c is not None and obs.timestamp - timedelta(hours=6) >= start:
+        values.append((c_to_f(obs.six_hour_max_c), True))
+    return values
+
+
 def observed_max(observations: Iterable[Observation], city: City, day: date, until: datetime) -> ObservedMax:
     """Max observed temperature on the LST day up to `until`, from readings and 6-hour max groups.
 
-    A 6-hour max group counts only when its whole window lies inside the climate day.
+    A 6-hour max group counts only when its whole window lies inside the climate day (see day_values).
     """
     start, end = city.climate_day_bounds(day)
     limit = min(until, end)
@@ -154,11 +184,9 @@ def observed_max(observations: Iterable[Observation], city: City, day: date, unt
         if obs.dropped_reason:
             dropped += 1
             continue
+        values.extend(day_values(obs, start, end))
         if obs.temperature_c is not None:
-            values.append((c_to_f(obs.temperature_c), obs.precise))
             newest = obs.timestamp if newest is None else max(newest, obs.timestamp)
-        if obs.six_hour_max_c is not None and obs.timestamp - timedelta(hours=6) >= start - timedelta(minutes=10):
-            values.append((c_to_f(obs.six_hour_max_c), True))
     if not values:
         return ObservedMax(None, None, 0, 0, dropped)
     precise = [v for v, p in values if p]

@@ -17,7 +17,8 @@ from daemon.ledger.db import Database, Json
 from daemon.weather.errors import WeatherParseError
 from daemon.weather.units import checked_f
 
-SOURCES = frozenset({"nws_forecast", "nws_hourly", "nws_observations", "cli", "assembled", "sim"})
+# "recorded": replayed from a recorded data directory (daemon/weather/recorded.py, the backtester).
+SOURCES = frozenset({"nws_forecast", "nws_hourly", "nws_observations", "cli", "assembled", "sim", "recorded"})
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ def test_poll_assembles_a_snapshot(feed, registry, clock) -> None:
     assert snap.valid_at == datetime(2026, 1, 15, 11, tzinfo=UTC)  # the daytime period 06:00 EST
     # Hourly periods 12Z.. ; the LST day ends 05Z next day: 17 hours counted, the 50s after are the next day.
     assert snap.hourly_max_f == 43.0
-    assert snap.observed_max_f == pytest.approx(35.6)  # 2 °C 5-minute reading; the Q-flagged 2.8 °C dropped
+    # 2 °C 5-minute reading, counted as the 1.5 °C it proves (whole °C); the Q-flagged 2.8 °C dropped
+    assert snap.observed_max_f == pytest.approx(34.7)
     assert snap.observed_until == datetime(2026, 1, 15, 11, 55, tzinfo=UTC)
     assert snap.received_at == clock.now()
     assert snap.payload["grid"] == {"updateTime": (NOW - timedelta(hours=1)).isoformat(),
