@@ -102,7 +102,8 @@ _GROUPS = {
     "golive": "daemon.cli.golive",
 }
 # Top-level commands owned by the runtime: each module exposes `register(app)`.
-_COMMANDS = ("daemon.cli.run", "daemon.cli.demo", "daemon.cli.replay", "daemon.cli.status", "daemon.cli.control")
+_COMMANDS = ("daemon.cli.run", "daemon.cli.demo", "daemon.cli.replay", "daemon.cli.status", "daemon.cli.control",
+             "daemon.cli.backtest")
 
 
 def _register_groups() -> None:

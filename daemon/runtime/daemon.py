@@ -217,7 +217,8 @@ class Daemon:
                 blocked, weather_blocked = self._blocks(city, weather, now, state, stats)
                 own, positions = self._footprint.for_event(r["ticker"] for r in ladder)
                 inputs = EventInputs(city.code, day, now, tuple(ladder), weather, self._bankroll, size_multiplier,
-                                     tuple(blocked), tuple(weather_blocked), own, positions)
+                                     tuple(blocked), tuple(weather_blocked), own, positions,
+                                     city.climate_day_bounds(day)[1])
                 t0 = _STOPWATCH.monotonic()
                 try:
                     decided = decide_event(inputs, params, self.policy, self.strategies)

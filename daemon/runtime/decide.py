@@ -43,6 +43,7 @@ class EventInputs:
     # (ticker, strategy) → that strategy's footprint; ticker → signed YES position of the account
     own: dict[tuple[str, str], OwnState] = field(default_factory=dict)
     positions: dict[str, Decimal] = field(default_factory=dict)
+    day_end: datetime | None = None             # end of the LST climate day (observations past it decide nothing)
 
     def own_json(self) -> dict[str, Any]:
         """The footprint as stored in a decision's features (replay reads it back with `own_from_json`)."""
@@ -119,7 +120,8 @@ def decide_event(inputs: EventInputs, params: Any, policy: Any,
 
         strategies = (TakerStrategy(policy),)
     forecast, weather = price_ladder(inputs, params)
-    verdicts = parts.nowcast_verdicts(weather["ladder"], weather["observed_max_f"])
+    verdicts = parts.nowcast_verdicts(weather["ladder"], weather["observed_max_f"],
+                                      (inputs.weather or {}).get("observed_until"), inputs.day_end)
     out: list[MarketDecision] = []
     for strategy in strategies:
         view = _event_view(inputs, forecast, weather, verdicts, strategy.name)
@@ -166,4 +168,5 @@ def _common_features(inputs: EventInputs, weather: dict[str, Any], ticker: str, 
         "minutes_to_close": round(market.minutes_to_close, 3), "nowcast": market.decided,
         "impl": {k: parts.IMPL[k] for k in ("model", "edge", "sizing", "brackets")},
         "code": parts.CODE_FINGERPRINT, **inputs.own_json(),
+        "day_end": inputs.day_end.isoformat() if inputs.day_end else None,
     }

@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 from daemon.model import api as _model_api
 from daemon.model import params as _model_params
-from daemon.strategies import nowcast as _nowcast
+from daemon.model import nowcast_decided as _nowcast
 from daemon.model.api import ModelInputs
 from daemon.settlement import brackets as _brackets
 from daemon.trading import edge as _edge
@@ -38,9 +39,12 @@ IMPL: dict[str, str] = {
 }
 
 
-def nowcast_verdicts(ladder: dict, observed_max_f: float | None) -> dict[str, str | None]:
+def nowcast_verdicts(ladder: dict, observed_max_f: float | None, observed_until: datetime | None,
+                     day_end: datetime | None) -> dict[str, str | None]:
     """What the observed maximum so far has settled already, per ticker ('lost' / 'won' / None)."""
-    return _nowcast.verdicts(ladder, observed_max_f)
+    if day_end is None:
+        return {ticker: None for ticker in ladder}
+    return _nowcast.decided(tuple(ladder.items()), observed_max_f, observed_until, day_end)
 
 
 def model_inputs(**values: object) -> ModelInputs:

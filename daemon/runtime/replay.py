@@ -8,6 +8,7 @@ parameters by id, and the trading policy from the config version named by hash.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +62,10 @@ def _ladder(db: Database, ids: list[int]) -> list[dict[str, Any]]:
     return [by_id[i] for i in ids]
 
 
+def _instant(value: str | None) -> datetime | None:
+    return None if not value else datetime.fromisoformat(value)
+
+
 def replay_decision(db: Database, decision_id: int) -> ReplayResult:
     row = db.query_one("SELECT * FROM ops.decisions WHERE id = ?", [decision_id])
     if row is None:
@@ -95,7 +100,7 @@ def replay_decision(db: Database, decision_id: int) -> ReplayResult:
     inputs = EventInputs(row["city_code"], row["climate_day"], row["decided_at"], tuple(ladder), weather,
                          Decimal(features.get("bankroll", "0")), Decimal(features.get("size_multiplier", "1")),
                          tuple(features.get("blocked_by", [])), tuple(features.get("weather_blocked_by", [])),
-                         own, positions)
+                         own, positions, _instant(features.get("day_end")))
     if features.get("input_error") or any(str(r).startswith("input_error") for r in row["reason_codes"] or []):
         notes.append("the original decision could not be computed from its inputs")
     try:

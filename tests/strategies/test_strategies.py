@@ -14,7 +14,6 @@ from daemon.strategies.base import EventView, MarketView, OwnState
 from daemon.strategies.config import StrategiesConfig
 from daemon.strategies.fixed_offset_maker import FixedOffsetMaker, FixedOffsetMakerConfig
 from daemon.strategies.model_maker import ModelMaker, ModelMakerConfig
-from daemon.strategies.nowcast import verdicts
 from daemon.strategies.taker import EXIT, OPPOSITE_SIDE, TakerStrategy
 from daemon.trading.config import TradingConfig
 
@@ -141,15 +140,7 @@ def test_taker_is_blocked_by_stale_weather() -> None:
     assert d.outcome == "blocked" and "weather_stale" in d.reasons
 
 
-# -- nowcast and config ----------------------------------------------------------------------------------
-def test_nowcast_verdicts_are_conservative_by_one_degree() -> None:
-    ladder = {"low": Bracket(None, 39), "mid": Bracket(40, 41), "top": Bracket(42, None)}
-    assert verdicts(ladder, 40.9) == {"low": None, "mid": None, "top": None}
-    assert verdicts(ladder, 41.0) == {"low": "lost", "mid": None, "top": None}
-    assert verdicts(ladder, 43.0) == {"low": "lost", "mid": "lost", "top": "won"}
-    assert verdicts(ladder, None) == {"low": None, "mid": None, "top": None}
-
-
+# -- config ------------------------------------------------------------------------------------------
 def test_config_selects_strategies_by_name_and_refuses_unknown_ones() -> None:
     config = StrategiesConfig(enabled=("fixed_offset_maker", "taker"))
     assert [s.name for s in build_strategies(config, POLICY)] == ["fixed_offset_maker", "taker"]
