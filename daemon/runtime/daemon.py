@@ -19,7 +19,7 @@ from typing import Any
 from daemon.cities import CityRegistry
 from daemon.clock import Clock, SystemClock
 from daemon.config import Settings
-from daemon.ledger.db import Database
+from daemon.ledger.db import Database, DatabaseError
 from daemon.ledger.runs import finish_run, record_config_version, start_run
 from daemon.observability import cycle_id_var
 from daemon.runtime import parts
@@ -54,6 +54,12 @@ class CycleStats:
     event_compute_seconds: list[float] = field(default_factory=list)
     wall_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+
+
+def _skipped(ladder: list[dict[str, Any]], reason: str) -> list[MarketDecision]:
+    """A skip decision for every market of an event that could not be decided (no order follows)."""
+    return [MarketDecision(r["ticker"], r["id"], None, None, None, None, None, Decimal(0), "skip", [reason])
+            for r in ladder]
 
 
 class Daemon:
@@ -208,16 +214,23 @@ class Daemon:
             stats.snapshots = sum(len(p[3]) for p in plans)
             rows = []
             for event_ticker, city, day, ladder in plans:
-                weather = self._weather(city.code, day, now)
-                blocked = self._blocks(city, weather, now, state, stats)
-                inputs = EventInputs(city.code, day, now, tuple(ladder), weather, self._bankroll, size_multiplier,
-                                     tuple(blocked))
                 t0 = _STOPWATCH.monotonic()
+                weather = None
                 try:
+                    weather = self._weather(city.code, day, now)
+                    blocked = self._blocks(city, weather, now, state, stats)
+                    inputs = EventInputs(city.code, day, now, tuple(ladder), weather, self._bankroll,
+                                         size_multiplier, tuple(blocked), city.lst_offset_hours)
+                    t0 = _STOPWATCH.monotonic()
                     decided = decide_event(inputs, params, self.policy)
                 except DecisionInputError as exc:
-                    decided = [MarketDecision(r["ticker"], r["id"], None, None, None, None, None, Decimal(0), "skip",
-                                              [f"input_error: {exc}"]) for r in ladder]
+                    decided = _skipped(ladder, f"input_error: {exc}")
+                except DatabaseError:
+                    raise  # the cycle's transaction is lost: the cycle fails (and trips the database breaker)
+                except Exception as exc:  # noqa: BLE001 - one event failing skips that event, never the others
+                    log.exception("deciding %s failed", event_ticker)
+                    stats.errors.append(f"{event_ticker}: {type(exc).__name__}: {exc}"[:300])
+                    decided = _skipped(ladder, f"decision_error: {type(exc).__name__}: {exc}"[:300])
                 stats.event_compute_seconds.append(_STOPWATCH.monotonic() - t0)
                 stats.compute_seconds += stats.event_compute_seconds[-1]
                 for d in decided:

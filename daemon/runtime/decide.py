@@ -33,6 +33,7 @@ class EventInputs:
     bankroll: Decimal
     size_multiplier: Decimal = Decimal(1)
     blocked_by: tuple[str, ...] = ()            # city/state blocks decided before pricing (recorded, replayed)
+    lst_offset_hours: int | None = None         # the city's City.lst_offset_hours (recorded, replayed)
 
 
 @dataclass
@@ -97,6 +98,8 @@ def price_ladder(inputs: EventInputs, params: Any) -> tuple[Any, dict[str, Any]]
     """The model's forecast for the event and the weather features it used."""
     if not inputs.ladder:
         raise DecisionInputError("event has no markets")
+    if inputs.lst_offset_hours is None:
+        raise DecisionInputError(f"no LST offset for city {inputs.city_code}: not in the registry")
     try:
         ladder = parts.brackets.event_brackets([_strike_fields(r) for r in inputs.ladder])
     except parts.brackets.BracketError as exc:
@@ -108,6 +111,7 @@ def price_ladder(inputs: EventInputs, params: Any) -> tuple[Any, dict[str, Any]]
         observed_max_f=_float_or_none(w.get("observed_max_f")), observed_until=w.get("observed_until"),
         brackets=tuple(ladder),
         market_yes_prices=tuple((r["ticker"], _mid(r)) for r in inputs.ladder),
+        lst_offset_hours=inputs.lst_offset_hours,
     )
     features = {"forecast_high_f": model_in.forecast_high_f, "observed_max_f": model_in.observed_max_f,
                 "brackets": {t: [b.lo, b.hi] for t, b in ladder}}
@@ -130,6 +134,7 @@ def _decide_market(row: dict[str, Any], forecast: Any, inputs: EventInputs, poli
         "forecast_high_f": weather_features["forecast_high_f"], "observed_max_f": weather_features["observed_max_f"],
         "bracket": weather_features["brackets"].get(ticker), "bankroll": str(inputs.bankroll),
         "size_multiplier": str(inputs.size_multiplier), "blocked_by": list(inputs.blocked_by),
+        "lst_offset_hours": inputs.lst_offset_hours,
         "impl": {k: parts.IMPL[k] for k in ("model", "edge", "sizing", "brackets")},
         "code": parts.CODE_FINGERPRINT,
     }
