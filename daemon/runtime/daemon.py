@@ -25,6 +25,7 @@ from daemon.observability import cycle_id_var
 from daemon.runtime import parts
 from daemon.runtime.decide import DecisionInputError, EventInputs, MarketDecision, decide_event
 from daemon.runtime.heartbeat import beat
+from daemon.runtime.rules_gate import RulesGate
 from daemon.runtime.sql import insert_rows
 from daemon.trading.intents import Intent, climate_day_from_ticker, make_intent_key
 from daemon.trading.oms import OmsPolicy, OrderManager
@@ -81,6 +82,7 @@ class Daemon:
         self.oms = OrderManager(db, client, clock, risk=self.risk, policy=OmsPolicy.from_config(settings.trading),
                                 registry=registry, checkpoint=oms_checkpoint)
         self.asof = parts.weather_asof.AsOfWeather(db)
+        self.rules = RulesGate(db, self.oms.store.record_risk_event)  # untradeable rules → blocked + a risk event
         self._params: tuple[int, Any] | None = None
         self._seq = 0
         self._stale: set[str] = set()
@@ -218,7 +220,8 @@ class Daemon:
                 weather = None
                 try:
                     weather = self._weather(city.code, day, now)
-                    blocked = self._blocks(city, weather, now, state, stats)
+                    blocked = self.rules.blocks(event_ticker, city, ladder) + self._blocks(city, weather, now,
+                                                                                          state, stats)
                     inputs = EventInputs(city.code, day, now, tuple(ladder), weather, self._bankroll,
                                          size_multiplier, tuple(blocked), city.lst_offset_hours)
                     t0 = _STOPWATCH.monotonic()
