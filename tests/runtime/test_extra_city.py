@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from daemon.config import CitiesConfig
-from daemon.ledger.db import Database
+from daemon.ledger.db import Database, Json
 from daemon.runtime import parts
+from daemon.runtime.replay import replay_decision
 from daemon.simulation.demo import registry_for
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -48,8 +49,14 @@ def test_a_city_only_in_the_extra_file_decides_beside_the_shipped_ones(db: Datab
         stats = step(world)
     assert stats.errors == []
     assert _priced_cities(db) == {"NYC", "CHI", "PHX"}
-    phx = db.query("SELECT features FROM ops.decisions WHERE city_code = 'PHX' LIMIT 1")[0]
+    phx = db.query("SELECT id, features FROM ops.decisions WHERE city_code = 'PHX' AND p_yes IS NOT NULL"
+                   " ORDER BY id DESC LIMIT 1")[0]
     assert phx["features"]["lst_offset_hours"] == -7
+    assert replay_decision(db, int(phx["id"])).identical
+    # A decision recorded before the offset was: replay finds it in the registry its config version names.
+    older = {k: v for k, v in phx["features"].items() if k != "lst_offset_hours"}
+    db.execute("UPDATE ops.decisions SET features = ? WHERE id = ?", (Json(older), phx["id"]))
+    assert replay_decision(db, int(phx["id"])).identical
 
 
 def test_one_event_whose_pricing_raises_leaves_the_other_cities_deciding(db: Database, tmp_path: Path,
