@@ -230,7 +230,7 @@ class Daemon:
                     decided = _skipped(ladder, f"input_error: {exc}")
                 except DatabaseError:
                     raise  # the cycle's transaction is lost: the cycle fails (and trips the database breaker)
-                except Exception as exc:  # noqa: BLE001 - one event failing skips that event, never the others
+                except Exception as exc:  # one event failing skips that event, never the others
                     log.exception("deciding %s failed", event_ticker)
                     stats.errors.append(f"{event_ticker}: {type(exc).__name__}: {exc}"[:300])
                     decided = _skipped(ladder, f"decision_error: {type(exc).__name__}: {exc}"[:300])

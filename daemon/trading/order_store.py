@@ -14,8 +14,8 @@ from typing import Any
 
 from daemon.clock import Clock
 from daemon.ledger.db import Database, Json
-from daemon.trading.intents import Intent
 from daemon.trading import state as trading_state
+from daemon.trading.intents import Intent
 from daemon.trading.order_state import OPEN_STATES, check_transition
 
 # Intent state mirrors its order's state (schema vocabulary of ops.intents.state).
