@@ -12,6 +12,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from daemon.cities import load_registry
 from daemon.model.data import load_dataset
 from daemon.model.evaluate import evaluate, format_table
 from daemon.model.fit import FitWindow, fit_params
@@ -25,7 +26,7 @@ def main() -> int:
         print(f"skip: no data directory at {root}")
         return 0
     t0 = time.perf_counter()
-    ds = load_dataset(root)
+    ds = load_dataset(root, load_registry())
     t1 = time.perf_counter()
     params = fit_params(ds, FitWindow(None, date(2024, 12, 31)))
     t2 = time.perf_counter()

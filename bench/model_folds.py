@@ -12,6 +12,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from daemon.cities import load_registry
 from daemon.model.data import load_dataset
 from daemon.model.evaluate import evaluate
 from daemon.model.fit import FitWindow, fit_params
@@ -27,7 +28,7 @@ def main() -> int:
         print(f"skip: no data directory at {root}")
         return 0
     t0 = time.perf_counter()
-    ds = load_dataset(root)
+    ds = load_dataset(root, load_registry())
     for fit_to, start, end in FOLDS:
         result = evaluate(ds, fit_params(ds, FitWindow(None, fit_to)), HORIZONS, start, end)
         print(f"fold fit<={fit_to} scored {start}..{end}: Δ = model − market Brier (markets)")

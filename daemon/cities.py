@@ -65,11 +65,17 @@ class City(BaseModel):
 
     def climate_day_bounds(self, day: date) -> tuple[datetime, datetime]:
         """[start, end) of climate day `day` in UTC: LST midnight to the next LST midnight."""
-        start = datetime.combine(day, time(0), tzinfo=self.lst).astimezone(timezone.utc)
-        return start, start + timedelta(days=1)
+        return lst_day_bounds(day, self.lst_offset_hours)
 
     def __repr__(self) -> str:
         return f"City({self.code}, {self.icao}, {self.series[0]})"
+
+
+def lst_day_bounds(day: date, lst_offset_hours: int) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of the climate day `day` of a city whose standard time is UTC+lst_offset_hours."""
+    lst = timezone(timedelta(hours=lst_offset_hours))
+    start = datetime.combine(day, time(0), tzinfo=lst).astimezone(timezone.utc)
+    return start, start + timedelta(days=1)
 
 
 class CityRegistry:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -34,12 +35,13 @@ def _horizons(text: str) -> list[float]:
     return values
 
 
-def _dataset(data: Path):
+def _dataset(data: Path, settings: Any):
+    from daemon.cities import CityRegistryError, load_registry
     from daemon.model.data import load_dataset
 
     try:
-        return load_dataset(data)
-    except FileNotFoundError as exc:
+        return load_dataset(data, load_registry(settings.cities.file, settings.cities.extra_file))
+    except (FileNotFoundError, CityRegistryError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
 
@@ -56,9 +58,9 @@ def fit_command(
     from daemon.model.params import save_params
 
     window = FitWindow(_day(date_from, "--from"), _day(date_to, "--to"))
-    ds = _dataset(data)
-    params = fit_params(ds, window)
     settings = settings_from_ctx(ctx)
+    ds = _dataset(data, settings)
+    params = fit_params(ds, window)
     with user_errors(), open_db(settings) as db:
         params_id = save_params(db, params, clock_for(settings), window.start, window.end)
     notes = params.fit_notes
@@ -99,7 +101,7 @@ def evaluate_command(
                 raise typer.Exit(EXIT_CONFIG) from None
         if label == "default":
             typer.echo("warning: no fitted parameters stored; using defaults (run `milkbot model fit`)", err=True)
-    result = evaluate(_dataset(data), params, hours, start, end)
+    result = evaluate(_dataset(data, settings_from_ctx(ctx)), params, hours, start, end)
     if as_json:
         typer.echo(json.dumps({"rows": result.rows}))
         return

@@ -99,15 +99,21 @@ def show_order(
 def _order_manager(settings: Any) -> Iterator[Any]:
     """The ledger, a signed client for the configured exchange, and an OrderManager over both.
     Exchange failures become one line and exit 2 (an operator can fix the URL, key or network)."""
-    from daemon.cities import default_registry
+    from daemon.cities import CityRegistryError
     from daemon.exchange.client import KalshiClient
     from daemon.exchange.errors import ExchangeError
+    from daemon.simulation.demo import registry_for
     from daemon.trading.oms import OmsPolicy, OrderManager
 
     clock = clock_for(settings)
     try:
+        registry = registry_for(settings)  # the configured registry, as the daemon uses it
+    except CityRegistryError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    try:
         with open_db(settings) as db, KalshiClient.from_config(settings.exchange, clock) as client:
-            yield OrderManager(db, client, clock, registry=default_registry(),
+            yield OrderManager(db, client, clock, registry=registry,
                                policy=OmsPolicy.from_config(getattr(settings, "trading", None)))
     except ExchangeError as exc:
         typer.echo(f"exchange error: {exc}", err=True)

@@ -35,7 +35,7 @@ def serve(
     no_agents: bool = typer.Option(False, "--no-agents", help="No background liquidity."),
 ) -> None:
     """Serve `/trade-api/v2` until interrupted; prints the base URL to point a client at."""
-    from daemon.cities import default_registry
+    from daemon.cities import CityRegistryError
     from daemon.clock import AcceleratedClock, Clock, SystemClock, ensure_utc
     from daemon.exchange.signing import KeyFileError, load_public_key_pem
     from daemon.exchange.sim import SimExchange
@@ -61,7 +61,12 @@ def serve(
         except (OSError, KeyFileError) as exc:
             raise _fail(f"{pem_path}: not a readable PEM public key ({exc})") from None
         keys.append((key_id, pem))
-    registry = default_registry()
+    from daemon.simulation.demo import registry_for
+
+    try:
+        registry = registry_for(settings)  # the cities the daemon trades, [cities] extra_file included
+    except CityRegistryError as exc:
+        raise _fail(str(exc)) from None
     try:
         world: TruthSource
         if truth == "synthetic":

@@ -35,6 +35,7 @@ from daemon.exchange.errors import (
     RejectedError,
     TemporaryError,
     error_from_response,
+    possible_duplicate,
 )
 from daemon.exchange.models import (
     Balance,
@@ -372,8 +373,10 @@ class KalshiClient:
             # Provably not processed: rejected for now; resending later with the SAME id is safe.
             return CreateOrderOutcome("rejected", cid, error=exc)
         except (RejectedError, AuthError, ConfigError) as exc:
-            if exc.http_status == 409:  # any conflict on create: our id may already be there, so look it up
+            if possible_duplicate(exc):  # a conflict we cannot place: our id may already be there
                 return self._resolve_duplicate(request, exc)
+            if exc.http_status == 409:  # market_closed, trading_paused, …: a rejection unless our id is there
+                return self._resolve_refusal(request, exc)
             log.warning("order %s rejected: %r", cid, exc)
             return CreateOrderOutcome("rejected", cid, error=exc)
         except ExchangeError as exc:
@@ -409,6 +412,21 @@ class KalshiClient:
             return CreateOrderOutcome("unknown", cid, error=exc)
         if existing is None:
             return CreateOrderOutcome("unknown", cid, error=exc)
+        return CreateOrderOutcome("accepted", cid, order=existing, error=exc, duplicate=True)
+
+    def _resolve_refusal(self, request: OrderRequest, exc: ExchangeError) -> CreateOrderOutcome:
+        """A 409 that refuses this request for another reason (market closed, trading paused). An earlier
+        attempt with the same id may still have been placed before it: if the lookup finds it, trust the
+        lookup; if it finds nothing, this is a rejection; if the lookup fails, the outcome is unknown."""
+        cid = request.client_order_id
+        try:
+            existing = self.find_order_by_client_id(cid, ticker=request.ticker)
+        except ExchangeError as lookup_error:
+            log.warning("refused %s unresolved: %r", cid, lookup_error)
+            return CreateOrderOutcome("unknown", cid, error=exc)
+        if existing is None:
+            log.warning("order %s rejected: %r", cid, exc)
+            return CreateOrderOutcome("rejected", cid, error=exc)
         return CreateOrderOutcome("accepted", cid, order=existing, error=exc, duplicate=True)
 
     def cancel_order_ack(self, order_id: str) -> OrderAck:

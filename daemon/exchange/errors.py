@@ -8,6 +8,7 @@
     ├── RejectedError           4xx business refusal: record and move on
     │   ├── NotFoundError       404
     │   └── DuplicateOrderError 409 duplicate client_order_id — the order may exist: look it up
+    │       (`possible_duplicate`: also any 409 whose code is not a known refusal such as market_closed)
     ├── AuthError               401/403 — stop trading and alert
     └── ConfigError             our own setup is wrong (no key, deprecated endpoint) — stop and alert
         └── KeyFileError        private key missing / unreadable / too permissive
@@ -91,6 +92,14 @@ class KeyFileError(ConfigError):
 _CONFIG_CODES = {"deprecated_v1_order_endpoint"}
 _DUPLICATE_CODES = {"order_already_exists", "duplicate_client_order_id", "duplicate_order"}
 _DUPLICATE_HINTS = ("already exists", "already_exists", "duplicate", "clordid already used")  # code or text
+# 409 codes that refuse THIS request for a reason other than our client order id (lower case). Kalshi's exact
+# duplicate code is unverified (reference/kalshi_api.md §4.6, §12), so any other 409 may be a duplicate.
+# Sources: §4.7 (`market_closed` recorded live; MARKET_INACTIVE; FIX reasons that probably mirror REST).
+NON_DUPLICATE_409_CODES = frozenset({
+    "market_closed", "market_inactive", "market_already_closed", "market_not_found",
+    "trading_paused", "exchange_paused", "available_balance_too_low", "insufficient_balance",
+    "exceeded_per_market_risk_limit", "post_only_cross", "fok_insufficient_volume", "self_cross_attempt",
+})
 
 
 def _error_fields(body: Any) -> tuple[str | None, str, str | None]:
@@ -106,6 +115,16 @@ def _error_fields(body: Any) -> tuple[str | None, str, str | None]:
     message = inner.get("message") or ""
     details = inner.get("details")
     return (str(code) if code else None), str(message), (str(details) if details else None)
+
+
+def possible_duplicate(error: Any) -> bool:
+    """Could this refusal of a create mean our client order id is already at the exchange? A duplicate
+    answer, or a 409 whose code is not a known refusal of another kind. Such an order must be looked up."""
+    if isinstance(error, DuplicateOrderError):
+        return True
+    if getattr(error, "http_status", None) != 409:
+        return False
+    return str(getattr(error, "code", "") or "").lower() not in NON_DUPLICATE_409_CODES
 
 
 def parse_error_body(raw: bytes | str) -> tuple[str | None, str, str | None]:

@@ -8,7 +8,7 @@ ones; the observed maximum so far acts as a soft floor; bracket probabilities ar
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -38,6 +38,9 @@ class ModelInputs:
     # Extension (optional): the latest final settled high known at decided_at, for the persistence term.
     last_high_f: float | None = None
     last_high_day: date | None = None
+    # The city's local-standard-time offset (City.lst_offset_hours), from the registry the caller holds: the
+    # model places the climate day in time with it and never looks a city up itself.
+    lst_offset_hours: int = field(kw_only=True)
 
     def __post_init__(self) -> None:
         for name in ("forecast_high_f", "observed_max_f", "last_high_f"):
@@ -50,6 +53,9 @@ class ModelInputs:
                 raise ModelInputError(f"{name} must be a tz-aware datetime, got {value!r}")
         if not self.brackets:
             raise ModelInputError("an event needs its bracket ladder")
+        if isinstance(self.lst_offset_hours, bool) or not isinstance(self.lst_offset_hours, int) \
+                or not -12 <= self.lst_offset_hours <= 14:
+            raise ModelInputError(f"lst_offset_hours must be an integer in [-12, 14], got {self.lst_offset_hours!r}")
         for _, price in self.market_yes_prices:
             if price is not None and (not isinstance(price, Decimal) or not price.is_finite()
                                       or not Decimal(0) <= price <= Decimal(1)):
@@ -92,9 +98,7 @@ def price_event(inputs: ModelInputs, params: ModelParams) -> EventForecast:
 
 
 def hours_to_close(inputs: ModelInputs) -> float:
-    from daemon.model.members import day_bounds
-
-    _, end = day_bounds(inputs.city_code, inputs.climate_day)
+    _, end = members.day_bounds(inputs)
     return (end - inputs.decided_at).total_seconds() / 3600.0
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from daemon.cities import CityRegistry, default_registry
+from daemon.cities import CityRegistry
 from daemon.settlement.brackets import Bracket, BracketError, event_brackets
 
 BAD_ISD_QC = ("2", "3", "6", "7")  # ISD quality codes: suspect / erroneous
@@ -31,12 +31,14 @@ class Event:
     ladder: tuple[tuple[str, Bracket], ...]
     results: dict[str, int]          # ticker -> 1 yes / 0 no
     settled: int | None              # settled high (°F) when known
+    lst_offset_hours: int            # the city's standard-time offset (from the registry the dataset was read with)
 
 
 @dataclass
 class Dataset:
     root: Path
     con: duckdb.DuckDBPyConnection
+    registry: CityRegistry           # the one registry every city code of the dataset is resolved in
     events: list[Event] = field(default_factory=list)
     highs: dict[str, dict[date, float]] = field(default_factory=dict)   # city -> LST day -> observed high °F
     hourly: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # city -> (epoch s, °F), sorted
@@ -54,12 +56,12 @@ def _lit(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def load_dataset(root: Path, registry: CityRegistry | None = None) -> Dataset:
+def load_dataset(root: Path, registry: CityRegistry) -> Dataset:
+    """`registry`: the configured one (daemon.simulation.demo.registry_for), never a hidden default."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"data directory {root} does not exist")
-    registry = registry or default_registry()
-    ds = Dataset(root, duckdb.connect())
+    ds = Dataset(root, duckdb.connect(), registry)
     ds.con.execute("SET TimeZone='UTC'")
     ds.con.execute("SET enable_progress_bar = false")
     _load_markets(ds, registry)
@@ -139,7 +141,7 @@ def _event(event_ticker: str, markets: list[dict], registry: CityRegistry, settl
     if settled_value is not None and not math.isnan(settled_value) and float(settled_value).is_integer():
         settled = int(settled_value)
     return Event(event_ticker, city, date.fromisoformat(str(markets[0]["file_date"])[:10]), max(closes), ladder,
-                 results, settled)
+                 results, settled, registry.get(city).lst_offset_hours)
 
 
 def _load_trades(ds: Dataset) -> None:

@@ -17,6 +17,7 @@ from datetime import date
 
 import numpy as np
 
+from daemon.cities import lst_day_bounds
 from daemon.model import members
 from daemon.model.api import weight_key
 from daemon.model.data import Dataset
@@ -92,21 +93,22 @@ def fit_climate(highs: dict[date, float], window: FitWindow) -> CityClimate | No
 
 
 # -- nowcast ----------------------------------------------------------------------------------------------
-def _truth_for(ds: Dataset, key: str) -> tuple[dict[date, float], str]:
+def _truth_for(ds: Dataset, key: str) -> tuple[dict[date, float], int]:
+    """(daily highs, LST offset hours) of a registry city or of another station (`@ICAO`)."""
     if not key.startswith("@"):
-        return ds.highs.get(key, {}), key
+        return ds.highs.get(key, {}), ds.registry.get(key).lst_offset_hours
     icao = key[1:]
-    offset_city = {"KORD": "CHI"}.get(icao, "NYC")  # only the LST offset is borrowed
-    return ds.station_highs.get(icao, {}), offset_city
+    offset = {"KORD": -6}.get(icao, -5)  # only the LST offset is borrowed (Chicago's, else New York's)
+    return ds.station_highs.get(icao, {}), offset
 
 
 def fit_nowcast(ds: Dataset, window: FitWindow) -> tuple[dict[str, tuple[tuple[float, ...], ...]], float]:
     counts: dict[str, np.ndarray] = {}
     for key, (times, temps) in ds.hourly.items():
-        truth, city = _truth_for(ds, key)
+        truth, lst_offset = _truth_for(ds, key)
         tables_by_season = {s: np.zeros((24, NOWCAST_D_LEN)) for s in ("warm", "cool")}
         days_by_season = {"warm": 0, "cool": 0}
-        offset = members._registry().get(city).lst_offset_hours * 3600
+        offset = lst_offset * 3600
         local = times + offset
         day_idx = np.floor(local / 86400).astype(int)
         hour = ((local - day_idx * 86400) // 3600).astype(int)
@@ -191,7 +193,7 @@ def training_samples(ds: Dataset, window: FitWindow, params: ModelParams) -> lis
 
 
 def _close_gap(event) -> float:
-    _, end = members.day_bounds(event.city_code, event.climate_day)
+    _, end = lst_day_bounds(event.climate_day, event.lst_offset_hours)
     return (end - event.close_time).total_seconds() / 3600.0
 
 

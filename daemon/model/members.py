@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import brentq
 
+from daemon.cities import lst_day_bounds
 from daemon.model.grid import GRID, discrete_t, index_of
 from daemon.model.params import NOWCAST_D_MIN, CityClimate, ModelParams
 
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 
 MIN_MARKET_COVERAGE = 0.01  # any priced bracket makes the member valid (climatology alone lost to sparse prices)
 MISSING_PRICE = 0.005       # least mass for a bracket nobody traded yet
-
-
-class UnknownCityError(ValueError):
-    """The city code is not in the registry, so its climate day cannot be placed in time."""
 
 
 @dataclass
@@ -40,17 +36,9 @@ class Member:
     features: dict = field(default_factory=dict)
 
 
-@lru_cache(maxsize=1)
-def _registry():
-    from daemon.cities import default_registry
-
-    return default_registry()
-
-
-def day_bounds(city_code: str, day: date) -> tuple[datetime, datetime]:
-    if city_code not in _registry():
-        raise UnknownCityError(f"unknown city {city_code!r}")
-    return _registry().get(city_code).climate_day_bounds(day)
+def day_bounds(inputs: ModelInputs) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of the inputs' climate day, from the LST offset they carry (no registry lookup)."""
+    return lst_day_bounds(inputs.climate_day, inputs.lst_offset_hours)
 
 
 def harmonic(coef: tuple[float, ...], day: date) -> float:
@@ -102,7 +90,7 @@ def forecast_member(inputs: ModelInputs, params: ModelParams) -> Member:
         return _invalid("forecast", "no_forecast")
     if inputs.forecast_issued_at > inputs.decided_at:
         return _invalid("forecast", "forecast_issued_after_decision")
-    _, end = day_bounds(inputs.city_code, inputs.climate_day)
+    _, end = day_bounds(inputs)
     lead_days = max((end - inputs.forecast_issued_at).total_seconds() / 86400.0 - 1.0, 0.0)
     sigma = params.forecast_sigma.get(inputs.city_code, 3.5) + params.forecast_sigma_per_day * lead_days
     centre = inputs.forecast_high_f + params.forecast_bias.get(inputs.city_code, 0.0)
@@ -123,7 +111,7 @@ def observed_hour(inputs: ModelInputs) -> int | None:
         return None
     if inputs.observed_until > inputs.decided_at:
         return None
-    start, end = day_bounds(inputs.city_code, inputs.climate_day)
+    start, end = day_bounds(inputs)
     if inputs.observed_until <= start:
         return None
     return min(int((min(inputs.observed_until, end) - start).total_seconds() // 3600), 24)
@@ -214,7 +202,7 @@ def power_normalise(prices: np.ndarray) -> np.ndarray:
 
 
 def _hours_to_close(inputs: ModelInputs) -> float:
-    _, end = day_bounds(inputs.city_code, inputs.climate_day)
+    _, end = day_bounds(inputs)
     return (end - inputs.decided_at).total_seconds() / 3600.0
 
 

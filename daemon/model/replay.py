@@ -14,7 +14,6 @@ import numpy as np
 
 from daemon.model.api import ModelInputs
 from daemon.model.data import Dataset, Event
-from daemon.model.members import day_bounds
 
 # A day's final climate report is out ~1-2 h after the LST midnight (weather.md §A.1); assume 4 h to be safe.
 FINAL_HIGH_DELAY = timedelta(hours=4)
@@ -62,7 +61,7 @@ def last_known_high(ds: Dataset, city: str, day: date, decided_at: datetime) -> 
     highs = ds.highs.get(city, {})
     for back in range(1, 8):
         d = day - timedelta(days=back)
-        if d in highs and day_bounds(city, d)[1] + FINAL_HIGH_DELAY <= decided_at:
+        if d in highs and ds.registry.get(city).climate_day_bounds(d)[1] + FINAL_HIGH_DELAY <= decided_at:
             return highs[d], d
     return None
 
@@ -72,7 +71,7 @@ def observed_so_far(ds: Dataset, city: str, day: date, decided_at: datetime) -> 
     if city not in ds.hourly:
         return None
     times, temps = ds.hourly[city]
-    start, _ = day_bounds(city, day)
+    start, _ = ds.registry.get(city).climate_day_bounds(day)
     i0 = np.searchsorted(times, start.timestamp(), "left")
     i1 = np.searchsorted(times, decided_at.timestamp(), "left")
     if i1 <= i0:
@@ -99,4 +98,5 @@ def inputs_at(ds: Dataset, event: Event, hours: float, trades: dict, use_market:
         forecast_high_f=None, forecast_issued_at=None,  # no point-in-time forecast archive in the data
         observed_max_f=obs[0] if obs else None, observed_until=obs[1] if obs else None,
         brackets=event.ladder, market_yes_prices=tuple(prices),
-        last_high_f=last[0] if last else None, last_high_day=last[1] if last else None)
+        last_high_f=last[0] if last else None, last_high_day=last[1] if last else None,
+        lst_offset_hours=event.lst_offset_hours)

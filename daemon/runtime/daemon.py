@@ -19,13 +19,14 @@ from typing import Any
 from daemon.cities import CityRegistry
 from daemon.clock import Clock, SystemClock
 from daemon.config import Settings
-from daemon.ledger.db import Database
+from daemon.ledger.db import Database, DatabaseError
 from daemon.ledger.runs import finish_run, record_config_version, start_run
 from daemon.observability import cycle_id_var
 from daemon.runtime import parts
 from daemon.runtime.decide import DecisionInputError, EventInputs, MarketDecision, decide_event
 from daemon.runtime.footprint import Footprint, purpose_of, read_footprint, strategy_of_key
 from daemon.runtime.heartbeat import beat
+from daemon.runtime.rules_gate import RulesGate
 from daemon.runtime.sql import insert_rows
 from daemon.strategies import build_strategies
 from daemon.trading.intents import Intent, climate_day_from_ticker, make_intent_key
@@ -77,6 +78,7 @@ class Daemon:
         self.oms = OrderManager(db, client, clock, risk=self.risk, policy=OmsPolicy.from_config(settings.trading),
                                 registry=registry, checkpoint=oms_checkpoint)
         self.asof = parts.weather_asof.AsOfWeather(db)
+        self.rules = RulesGate(db, self.oms.store.record_risk_event)  # untradeable rules → blocked + a risk event
         self._params: tuple[int, Any] | None = None
         self._seq = 0
         self._stale: set[str] = set()
@@ -213,19 +215,26 @@ class Daemon:
             stats.snapshots = sum(len(p[3]) for p in plans)
             rows = []
             for event_ticker, city, day, ladder in plans:
-                weather = self._weather(city.code, day, now)
-                blocked, weather_blocked = self._blocks(city, weather, now, state, stats)
-                own, positions = self._footprint.for_event(r["ticker"] for r in ladder)
-                inputs = EventInputs(city.code, day, now, tuple(ladder), weather, self._bankroll, size_multiplier,
-                                     tuple(blocked), tuple(weather_blocked), own, positions,
-                                     city.climate_day_bounds(day)[1])
                 t0 = _STOPWATCH.monotonic()
+                weather = None
                 try:
+                    weather = self._weather(city.code, day, now)
+                    blocked, weather_blocked = self._blocks(city, weather, now, state, stats)
+                    blocked = self.rules.blocks(event_ticker, city, ladder) + blocked
+                    own, positions = self._footprint.for_event(r["ticker"] for r in ladder)
+                    inputs = EventInputs(city.code, day, now, tuple(ladder), weather, self._bankroll,
+                                         size_multiplier, tuple(blocked), tuple(weather_blocked), own, positions,
+                                         city.climate_day_bounds(day)[1], city.lst_offset_hours)
+                    t0 = _STOPWATCH.monotonic()
                     decided = decide_event(inputs, params, self.policy, self.strategies)
                 except DecisionInputError as exc:
-                    decided = [MarketDecision(r["ticker"], r["id"], None, None, None, None, None, Decimal(0), "skip",
-                                              [f"input_error: {exc}"], strategy=s.name)
-                               for s in self.strategies for r in ladder]
+                    decided = self._skipped(ladder, f"input_error: {exc}")
+                except DatabaseError:
+                    raise  # the cycle's transaction is lost: the cycle fails (and trips the database breaker)
+                except Exception as exc:  # one event failing skips that event, never the others
+                    log.exception("deciding %s failed", event_ticker)
+                    stats.errors.append(f"{event_ticker}: {type(exc).__name__}: {exc}"[:300])
+                    decided = self._skipped(ladder, f"decision_error: {type(exc).__name__}: {exc}"[:300])
                 stats.event_compute_seconds.append(_STOPWATCH.monotonic() - t0)
                 stats.compute_seconds += stats.event_compute_seconds[-1]
                 for d in decided:
@@ -374,6 +383,11 @@ class Daemon:
         return stored
 
     # -- helpers ------------------------------------------------------------------------------------------
+    def _skipped(self, ladder: list[dict[str, Any]], reason: str) -> list[MarketDecision]:
+        """A skip decision per market and strategy of an event that could not be decided (no order follows)."""
+        return [MarketDecision(r["ticker"], r["id"], None, None, None, None, None, Decimal(0), "skip", [reason],
+                               strategy=s.name) for s in self.strategies for r in ladder]
+
     def use_params(self, params_id: int, params: Any) -> None:
         """Decide with these stored parameters from now on (the backtest's walk-forward refits)."""
         self._params = (params_id, params)

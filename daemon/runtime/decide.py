@@ -44,6 +44,7 @@ class EventInputs:
     own: dict[tuple[str, str], OwnState] = field(default_factory=dict)
     positions: dict[str, Decimal] = field(default_factory=dict)
     day_end: datetime | None = None             # end of the LST climate day (observations past it decide nothing)
+    lst_offset_hours: int | None = None         # the city's City.lst_offset_hours (recorded, replayed)
 
     def own_json(self) -> dict[str, Any]:
         """The footprint as stored in a decision's features (replay reads it back with `own_from_json`)."""
@@ -95,6 +96,8 @@ def price_ladder(inputs: EventInputs, params: Any) -> tuple[Any, dict[str, Any]]
     """The model's forecast for the event and the weather features it used."""
     if not inputs.ladder:
         raise DecisionInputError("event has no markets")
+    if inputs.lst_offset_hours is None:
+        raise DecisionInputError(f"no LST offset for city {inputs.city_code}: not in the registry")
     try:
         ladder = parts.brackets.event_brackets([_strike_fields(r) for r in inputs.ladder])
     except parts.brackets.BracketError as exc:
@@ -106,6 +109,7 @@ def price_ladder(inputs: EventInputs, params: Any) -> tuple[Any, dict[str, Any]]
         observed_max_f=_float_or_none(w.get("observed_max_f")), observed_until=w.get("observed_until"),
         brackets=tuple(ladder),
         market_yes_prices=tuple((r["ticker"], _mid(r)) for r in inputs.ladder),
+        lst_offset_hours=inputs.lst_offset_hours,
     )
     features = {"forecast_high_f": model_in.forecast_high_f, "observed_max_f": model_in.observed_max_f,
                 "brackets": {t: [b.lo, b.hi] for t, b in ladder}, "ladder": dict(ladder)}
@@ -166,6 +170,7 @@ def _common_features(inputs: EventInputs, weather: dict[str, Any], ticker: str, 
         "size_multiplier": str(inputs.size_multiplier), "blocked_by": list(inputs.blocked_by),
         "weather_blocked_by": list(inputs.weather_blocked_by), "applied_blocks": event_blocks(strategy, view),
         "minutes_to_close": round(market.minutes_to_close, 3), "nowcast": market.decided,
+        "lst_offset_hours": inputs.lst_offset_hours,
         "impl": {k: parts.IMPL[k] for k in ("model", "edge", "sizing", "brackets")},
         "code": parts.CODE_FINGERPRINT, **inputs.own_json(),
         "day_end": inputs.day_end.isoformat() if inputs.day_end else None,

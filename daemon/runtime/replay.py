@@ -66,6 +66,24 @@ def _instant(value: str | None) -> datetime | None:
     return None if not value else datetime.fromisoformat(value)
 
 
+def _lst_offset(features: dict[str, Any], config: dict[str, Any], city_code: str) -> int | None:
+    """The LST offset the decision used (in its features); older decisions: from the registry the decision's
+    own config version names (the shipped one unless `[cities] file` replaced it)."""
+    if features.get("lst_offset_hours") is not None:
+        return int(features["lst_offset_hours"])
+    from pathlib import Path
+
+    from daemon.cities import CityRegistryError, load_registry
+
+    cities = config.get("cities") or {}
+    try:
+        registry = load_registry(Path(cities["file"]) if cities.get("file") else None,
+                                 Path(cities["extra_file"]) if cities.get("extra_file") else None)
+    except CityRegistryError as exc:
+        raise ReplayError(f"the decision's city registry cannot be read: {exc}") from None
+    return registry.get(city_code).lst_offset_hours if city_code in registry else None
+
+
 def replay_decision(db: Database, decision_id: int) -> ReplayResult:
     row = db.query_one("SELECT * FROM ops.decisions WHERE id = ?", [decision_id])
     if row is None:
@@ -100,7 +118,8 @@ def replay_decision(db: Database, decision_id: int) -> ReplayResult:
     inputs = EventInputs(row["city_code"], row["climate_day"], row["decided_at"], tuple(ladder), weather,
                          Decimal(features.get("bankroll", "0")), Decimal(features.get("size_multiplier", "1")),
                          tuple(features.get("blocked_by", [])), tuple(features.get("weather_blocked_by", [])),
-                         own, positions, _instant(features.get("day_end")))
+                         own, positions, _instant(features.get("day_end")),
+                         _lst_offset(features, config, row["city_code"]))
     if features.get("input_error") or any(str(r).startswith("input_error") for r in row["reason_codes"] or []):
         notes.append("the original decision could not be computed from its inputs")
     try:

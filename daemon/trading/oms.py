@@ -306,7 +306,7 @@ class OrderManager:
         return self._apply_create_outcome(row, outcome)
 
     def _apply_create_outcome(self, row: dict[str, Any], outcome: Any) -> SubmitResult:
-        from daemon.exchange.errors import AuthError, DuplicateOrderError
+        from daemon.exchange.errors import AuthError, possible_duplicate
 
         coid, key = row["client_order_id"], row["intent_key"]
         status = getattr(outcome, "status", "unknown")
@@ -314,10 +314,11 @@ class OrderManager:
         if status == "accepted" and getattr(outcome, "order", None) is not None:
             row = self._apply_exchange_order(row, order_from(outcome.order), cause="response")
             return _result("placed", key, row)
-        if status == "rejected" and (isinstance(error, DuplicateOrderError)
-                                     or getattr(error, "http_status", None) == 409):
-            # Our id is (or may be) at the exchange already: any 409 on create is resolved by a lookup by
-            # client order id, never a terminal rejection followed by a new version.
+        if status == "rejected" and possible_duplicate(error):
+            # Our id is (or may be) at the exchange already: a duplicate answer, or a 409 that is no known
+            # refusal, is resolved by a lookup by client order id, never a terminal rejection followed by a
+            # new version. A known refusal (market_closed, trading_paused) is a rejection: the client has
+            # looked the id up already and found nothing, so its pending exposure is released below.
             row = self._resolve_uncertain(self.store.transition(coid, "unknown", "response", {"error": str(error)}))
             return _result("existing" if row["state"] != "new" else "unknown", key, row)
         if status == "rejected" and error is not None and not error.retryable:

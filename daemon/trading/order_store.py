@@ -14,6 +14,7 @@ from typing import Any
 
 from daemon.clock import Clock
 from daemon.ledger.db import Database, Json
+from daemon.trading import state as trading_state
 from daemon.trading.intents import Intent
 from daemon.trading.order_state import OPEN_STATES, check_transition
 
@@ -295,11 +296,8 @@ class OrderStore:
         return row["state"] if row else "ACTIVE"
 
     def write_trading_state(self, state: str, reason: str, set_by: str) -> None:
-        self.db.execute(
-            "INSERT INTO ops.trading_state (state, kill_switch, reason, set_by, set_at)"
-            " VALUES (?, FALSE, ?, ?, ?)",
-            (state, reason, set_by, self.clock.now()),
-        )
+        """Through trading.state.write: an existing kill switch (and its reason) survives; only resume clears it."""
+        trading_state.write(self.db, self.clock, state, reason, set_by)
 
 
 def fills_for_order(db: Database, client_order_id: str) -> list[dict[str, Any]]:

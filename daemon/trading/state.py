@@ -89,11 +89,22 @@ def write(
     db: Database, clock: Clock, state: str, reason: str, set_by: str, *,
     until: datetime | None = None, kill_switch: bool | None = None,
 ) -> TradingState:
-    """Append a state row. `kill_switch=None` carries the current kill switch over (only resume clears it)."""
+    """Append a state row. `kill_switch=None` carries the current kill switch over (only resume clears it).
+
+    While the kill switch is set, a write that does not name it explicitly (every writer but `kill` and
+    `resume`) changes nothing: HALTED with the kill switch is already the strongest state, and the kill row
+    keeps its reason and who set it. The request is recorded as a risk event instead.
+    """
     name = normalise(state)
     if not reason or not set_by:
         raise TradingStateError("a trading state change needs a reason and who set it")
-    kill = latest(db).kill_switch if kill_switch is None else kill_switch
+    current = latest(db)
+    if kill_switch is None and current.kill_switch:
+        _event(db, clock, "trading_state", "warning",
+               f"kill switch set: {name} by {set_by} not recorded ({reason})"[:500],
+               {"limit": "kill_switch", "actual": "on", "allowed": "on", "requested": name, "set_by": set_by})
+        return current
+    kill = current.kill_switch if kill_switch is None else kill_switch
     now = clock.now()
     db.execute(
         "INSERT INTO ops.trading_state (state, kill_switch, reason, set_by, set_at, until_at)"

@@ -34,7 +34,7 @@ def fitted() -> ModelParams:
 def inputs(**kw) -> ModelInputs:
     base = dict(city_code="NYC", climate_day=DAY, decided_at=CLOSE - timedelta(hours=10), forecast_high_f=None,
                 forecast_issued_at=None, observed_max_f=None, observed_until=None, brackets=ladder(36),
-                market_yes_prices=())
+                market_yes_prices=(), lst_offset_hours=-5)
     base.update(kw)
     return ModelInputs(**base)
 

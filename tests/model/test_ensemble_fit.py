@@ -38,7 +38,7 @@ def test_default_params_price_like_the_market_with_its_over_round_removed():
     close = datetime(2025, 1, 11, 5, tzinfo=UTC)
     quotes = (Decimal("0.10"), Decimal("0.30"), Decimal("0.40"), Decimal("0.40"))  # sums to 1.2: incoherent
     inputs = ModelInputs("NYC", date(2025, 1, 10), close - timedelta(hours=20), None, None, None, None, LADDER,
-                         tuple((t, q) for (t, _), q in zip(LADDER, quotes)))
+                         tuple((t, q) for (t, _), q in zip(LADDER, quotes)), lst_offset_hours=-5)
     probs = [price_event(inputs, default_params()).probabilities[t] for t, _ in LADDER]
     k = math.log(probs[0]) / math.log(0.10)  # power method: P_i = q_i ** k
     assert k > 1 and math.isclose(sum(probs), 1.0, abs_tol=1e-9)
@@ -50,7 +50,7 @@ def test_untraded_brackets_share_what_the_traded_ones_leave():
     close = datetime(2025, 1, 11, 5, tzinfo=UTC)
     quotes = (None, Decimal("0.50"), None, Decimal("0.10"))  # 0.40 left for two untraded brackets
     inputs = ModelInputs("NYC", date(2025, 1, 10), close - timedelta(hours=30), None, None, None, None, LADDER,
-                         tuple((t, q) for (t, _), q in zip(LADDER, quotes)))
+                         tuple((t, q) for (t, _), q in zip(LADDER, quotes)), lst_offset_hours=-5)
     result = price_event(inputs, default_params())
     assert result.valid
     assert math.isclose(result.probabilities["LOW"], 0.20, abs_tol=1e-6)

@@ -10,6 +10,7 @@ import pytest
 from _model_kit import build, write_trades
 from typer.testing import CliRunner
 
+from daemon.cities import default_registry
 from daemon.cli.main import app
 from daemon.model.data import load_dataset
 from daemon.model.evaluate import evaluate
@@ -68,7 +69,7 @@ def test_cli_fit_then_evaluate_json(synthetic, tmp_path):
 def test_look_ahead_canary(synthetic, tmp_path):
     """A trade planted after close − h with a wildly wrong price must not move anything at horizon h."""
     root, facts = synthetic
-    clean = evaluate(load_dataset(root), default_params(), [10.0])
+    clean = evaluate(load_dataset(root, default_registry()), default_params(), [10.0])
     planted = tmp_path / "planted"
     planted.mkdir()
     for sub in ("kalshi", "weather"):
@@ -81,7 +82,7 @@ def test_look_ahead_canary(synthetic, tmp_path):
         extra.append((f"canary-{m['ticker']}", m["ticker"], m["series_dir"], m["file_date"], 1,
                       m["close"] - timedelta(hours=10) + timedelta(seconds=1), wrong))
     write_trades(planted, facts["trades"] + extra)
-    ds = load_dataset(planted)
+    ds = load_dataset(planted, default_registry())
     assert evaluate(ds, default_params(), [10.0]).rows == clean.rows
     # ... and the canary is live: at h=9 the planted trades are visible and ruin the market's score.
     assert evaluate(ds, default_params(), [9.0]).rows[0]["market_brier"] > 0.9
@@ -96,7 +97,7 @@ def test_look_ahead_canary(synthetic, tmp_path):
 
 def test_observations_before_decision_only(synthetic):
     root, _ = synthetic
-    ds = load_dataset(root)
+    ds = load_dataset(root, default_registry())
     event = next(e for e in ds.events if e.city_code == "MIA")
     for hours in (20.0, 10.0, 3.0):
         inputs = inputs_at(ds, event, hours, {})
@@ -120,7 +121,7 @@ def test_cli_rejects_bad_arguments(synthetic, tmp_path):
 
 def test_real_shared_data_market_reference(shared_data):
     """Reproduces the reference market Brier (0.128 at h=30, 0.013 at h=6) and scores the model on a short window."""
-    ds = load_dataset(shared_data)
+    ds = load_dataset(shared_data, default_registry())
     assert len(ds.events) == 889
     # A generic climatology for every city keeps the model valid on every event, so both columns share one set.
     params = default_params().model_copy(update={"climate": {c: CityClimate() for c in ("AUS", "CHI", "DEN", "MIA", "NYC")}})
@@ -141,8 +142,8 @@ def test_fit_ignores_days_outside_its_window(synthetic):
 
     root, _ = synthetic
     cut = date(2025, 1, 20)
-    clean = fit_params(load_dataset(root), FitWindow(None, cut))
-    ds = load_dataset(root)
+    clean = fit_params(load_dataset(root, default_registry()), FitWindow(None, cut))
+    ds = load_dataset(root, default_registry())
     for event in ds.events:
         if event.climate_day > cut:
             event.settled = (event.settled or 0) + 9

@@ -98,7 +98,8 @@ class World:
 
 @contextmanager
 def live_world(db: Database, folder: Path, *, settings: Settings | None = None, start: datetime = START,
-               faults: dict[str, Any] | None = None, balance_cents: int | None = None) -> Iterator[World]:
+               faults: dict[str, Any] | None = None, balance_cents: int | None = None,
+               registry: Any = None) -> Iterator[World]:
     """A daemon (not yet started) wired to an in-process simulator over loopback HTTP, on a simulated clock."""
     from daemon.exchange.client import KalshiClient
     from daemon.exchange.config import RateLimitConfig
@@ -109,7 +110,7 @@ def live_world(db: Database, folder: Path, *, settings: Settings | None = None, 
     from daemon.simulation.weather_feed import TruthWeatherFeed
 
     settings = settings or settings_for(folder)
-    registry = small_registry()
+    registry = registry or small_registry()
     clock = SimulatedClock(start)
     truth = SyntheticTruth(7, registry)
     agents = settings.sim.agents.model_copy(update={"max_ticks_per_step": 1, "maker_levels": 1})

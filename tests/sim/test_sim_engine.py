@@ -36,13 +36,15 @@ def test_lists_six_bracket_markets_per_city_and_day(quiet_exchange: SimExchange)
     assert markets[5].floor_strike == base + 7
     first = markets[1]
     assert first.ticker == f"KXHIGHNY-26JAN15-B{base}.5"
-    assert "New York City (CLINYC)" in first.rules_primary and "Jan 15, 2026" in first.rules_primary
+    # January 2026 is the NWS era of the rules text (settlement.rules.TWC_FROM): station by name, full date.
+    assert "Central Park, New York for January 15, 2026" in first.rules_primary
+    assert "National Weather Service's Daily Climate Report" in first.rules_primary
     assert first.close_time == datetime(2026, 1, 16, 5, tzinfo=UTC)       # 00:00 EST
     assert first.open_time == datetime(2026, 1, 14, 14, tzinfo=UTC)
     assert first.status == "active"
     chicago = quiet_exchange.list_markets_for("CHI", DAY)[0]
     assert chicago.close_time == datetime(2026, 1, 16, 6, tzinfo=UTC)
-    assert "(CLIMDW)" in chicago.rules_primary
+    assert "recorded in Chicago Midway, IL for" in chicago.rules_primary
 
 
 def test_exactly_one_bracket_wins(quiet_exchange: SimExchange) -> None:
