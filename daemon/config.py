@@ -114,8 +114,8 @@ def _canonical(model: BaseModel) -> dict[str, Any]:
             out[name] = "***"
         elif isinstance(value, BaseModel):
             out[name] = _canonical(value)
-        elif name == "database_url":
-            out[name] = redact_url(value)
+        elif name == "database_url" and isinstance(value, str):
+            out[name] = redact_url(value)  # every password form: userinfo, ?password=, keyword
         else:
             out[name] = to_jsonable_python(value)
     return out
