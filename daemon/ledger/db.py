@@ -236,7 +236,18 @@ def connect(url: str, *, read_only: bool = False) -> Database:
     engine, target = parse_database_url(url)
     if engine == "postgres":
         return _connect_postgres(target)
+    if not read_only:
+        _refuse_damaged(target)  # before anything (even a checkpoint) could write to a damaged file
     return _connect_duckdb(target, read_only)
+
+
+def _refuse_damaged(target: str) -> None:
+    from daemon.ledger.integrity import LedgerCorruptError, check_duckdb_file
+
+    try:
+        check_duckdb_file(target)
+    except LedgerCorruptError as exc:
+        raise DatabaseError(str(exc)) from exc
 
 
 def _connect_postgres(url: str) -> Database:
