@@ -19,8 +19,8 @@ from publisher.config import PublisherConfig
 from publisher.db import PublisherDBError
 from publisher.publish import PublishResult, publish
 from publisher.queries import EmbargoError, FutureCutoffError
-from publisher.targets.pages import PagesError
 from publisher.targets.local import OutputDirError
+from publisher.targets.pages import PagesError
 from publisher.targets.r2 import R2Error
 
 ENV_PREFIX = "MILKBOT_PUBLISHER__"

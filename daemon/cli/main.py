@@ -9,8 +9,8 @@ from typing import Optional
 
 import typer
 
-from daemon.cli.errors import OperatorErrorsGroup
 from daemon.cli.common import EXIT_CONFIG, settings_from_ctx, state_of, user_errors
+from daemon.cli.errors import OperatorErrorsGroup
 from daemon.config import ConfigError, load_settings
 
 # The root group turns an operator error escaping any command into one line and exit 2 (daemon/cli/errors.py).

@@ -23,14 +23,14 @@ def milkbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MILKBOT_") or k == "MILKBOT_TEST_DATABASE_URL"}
     clean.update(PYTHONPATH=str(REPO), **(env or {}))
     return subprocess.run([sys.executable, "-c", MILKBOT, *args], cwd=cwd, env=clean, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, check=False)
 
 
 def publisher(*args: str, cwd: Path, url: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MILKBOT_")}
     env.update(PYTHONPATH=str(REPO), MILKBOT_PUBLISHER_DATABASE_URL=url)
     return subprocess.run([sys.executable, "-m", "publisher", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, check=False)
 
 
 def assert_one_line_exit_2(done: subprocess.CompletedProcess[str], *expected: str) -> str:

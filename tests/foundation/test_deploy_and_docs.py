@@ -95,7 +95,7 @@ def test_the_publisher_unit_publishes_without_the_daemon_settings():
 
 def test_every_timer_starts_an_existing_service():
     for timer in DEPLOY.glob("*.timer"):
-        unit = re.search(r"^Unit=(.+)$", timer.read_text(), re.M)
+        unit = re.search(r"^Unit=(.+)$", timer.read_text(), re.MULTILINE)
         service = unit.group(1).strip() if unit else timer.name.replace(".timer", ".service")
         assert (DEPLOY / service).exists(), f"{timer.name} starts {service}, which is not in deploy/"
 

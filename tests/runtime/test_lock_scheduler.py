@@ -72,9 +72,7 @@ def test_loops_never_overlap_and_stop_waits_for_the_running_cycle() -> None:
 
 def test_shadow_refuses_a_non_loopback_exchange(tmp_path: Path) -> None:
     from daemon.cli.runtime_common import exchange_client
-    from daemon.config import load_settings
-
-    from daemon.config import ConfigError
+    from daemon.config import ConfigError, load_settings
 
     env = {"MILKBOT_DATA_DIR": str(tmp_path), "MILKBOT_EXCHANGE__ENVIRONMENT": "custom"}
     prod = "https://external-api.kalshi.com/trade-api/v2"
