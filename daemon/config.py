@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_core import to_jsonable_python
 
 from daemon.exchange.config import ExchangeConfig
+from daemon.exchange.hosts import exchange_target_problem
 from daemon.ledger.db import redact_url
 from daemon.exchange.sim.config import SimConfig
 from daemon.model.config import ModelConfig
@@ -93,7 +94,25 @@ class Settings(BaseModel):
             raise ValueError("mode 'demo' requires env 'demo'")
         if not (self.database_url.startswith(("postgresql://", "postgres://", "duckdb:///"))):
             raise ValueError("database_url must be postgresql://… or duckdb:///path")
+        self._exchange_matches_mode()
         return self
+
+    def _exchange_matches_mode(self) -> None:
+        """DEMO reaches only Kalshi's demo host, LIVE only production, SHADOW only loopback (checked again
+        when a client is built for the mode). SHADOW ignores a non-custom exchange section: it never uses it."""
+        exchange = self.exchange
+        if self.mode in ("demo", "live"):
+            want = "demo" if self.mode == "demo" else "production"
+            if exchange.environment != want:
+                raise ValueError(f"mode {self.mode!r} needs exchange.environment = {want!r}")
+            url = exchange.resolved_base_url
+        elif exchange.base_url:
+            url = exchange.base_url
+        else:
+            return
+        problem = exchange_target_problem(self.mode, self.env, url)
+        if problem is not None:
+            raise ValueError(f"exchange.base_url: {problem}")
 
     # -- canonical form ---------------------------------------------------------------------------
     def canonical(self) -> dict[str, Any]:
@@ -116,8 +135,8 @@ def _canonical(model: BaseModel) -> dict[str, Any]:
             out[name] = "***"
         elif isinstance(value, BaseModel):
             out[name] = _canonical(value)
-        elif name == "database_url":
-            out[name] = redact_url(value)
+        elif name == "database_url" and isinstance(value, str):
+            out[name] = redact_url(value)  # every password form: userinfo, ?password=, keyword
         else:
             out[name] = to_jsonable_python(value)
     return out

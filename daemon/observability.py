@@ -22,7 +22,7 @@ _HANDLER_NAME = "milkbot"
 
 
 def secret_values(settings: BaseModel) -> list[str]:
-    """Every secret string in a settings tree, plus the password inside the database URL."""
+    """Every secret string in a settings tree, plus the passwords inside the database URL."""
     found: list[str] = []
     for name in type(settings).model_fields:
         value = getattr(settings, name)
@@ -31,11 +31,9 @@ def secret_values(settings: BaseModel) -> list[str]:
         elif isinstance(value, BaseModel):
             found.extend(secret_values(value))
         elif name == "database_url" and isinstance(value, str):
-            from urllib.parse import urlsplit
+            from publisher.redact import passwords_in
 
-            password = urlsplit(value).password
-            if password:
-                found.append(password)
+            found.extend(passwords_in(value))  # userinfo, ?password= and keyword forms
     return [s for s in found if len(s) >= 4]  # shorter strings would mangle ordinary text
 
 

@@ -19,6 +19,7 @@ from publisher.config import PublisherConfig
 from publisher.db import PublisherDBError
 from publisher.publish import PublishResult, publish
 from publisher.queries import EmbargoError, FutureCutoffError
+from publisher.targets.local import OutputDirError
 from publisher.targets.pages import PagesError
 from publisher.targets.r2 import R2Error
 
@@ -28,15 +29,18 @@ DATABASE_URL_ENV = "MILKBOT_PUBLISHER_DATABASE_URL"
 app = typer.Typer(help="Build and publish the delayed public site.", add_completion=False)
 
 # What an operator can act on: printed as one line, no traceback. The previous release stays in place.
-OPERATOR_ERRORS = (PublisherDBError, EmbargoError, R2Error, PagesError, ResourceError, FileExistsError)
+OPERATOR_ERRORS = (PublisherDBError, EmbargoError, R2Error, PagesError, ResourceError, FileExistsError,
+                   OutputDirError)
+BAD_INPUT = (FutureCutoffError, OutputDirError)
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
 def fail(exc: BaseException) -> typer.Exit:
-    """Print `publish failed: …` on one line; a publish time ahead of the database clock is bad input (2)."""
+    """Print `publish failed: …` on one line; a publish time ahead of the database clock or an output folder
+    that cannot be written is bad input (2)."""
     typer.echo(f"publish failed: {' '.join(str(exc).split())}", err=True)
-    return typer.Exit(EXIT_BAD_INPUT if isinstance(exc, FutureCutoffError) else EXIT_FAILED)
+    return typer.Exit(EXIT_BAD_INPUT if isinstance(exc, BAD_INPUT) else EXIT_FAILED)
 
 
 def config_from_env(env: dict[str, str]) -> PublisherConfig:

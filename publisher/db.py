@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from publisher.redact import redact_error, redact_url
+
 CHUNK = 5000
 
 
@@ -60,7 +62,10 @@ class PostgresReader:
             if role:
                 self._conn.execute(psycopg.sql.SQL("SET ROLE {}").format(psycopg.sql.Identifier(role)))
         except psycopg.Error as exc:
-            raise PublisherDBError(f"cannot open the publisher database: {type(exc).__name__}: {exc}") from None
+            # psycopg echoes the part of a URL it cannot parse, which may be the password itself.
+            reason = redact_error(" ".join(str(exc).split()), url)
+            raise PublisherDBError(f"cannot open the publisher database {redact_url(url)}: "
+                                   f"{type(exc).__name__}: {reason}") from None
 
     @staticmethod
     def _sql(sql: str) -> str:

@@ -10,9 +10,12 @@ from typing import Optional
 import typer
 
 from daemon.cli.common import EXIT_CONFIG, settings_from_ctx, state_of, user_errors
+from daemon.cli.errors import OperatorErrorsGroup
 from daemon.config import ConfigError, load_settings
 
-app = typer.Typer(help="Milkbot: Kalshi daily-high temperature trading.", no_args_is_help=True)
+# The root group turns an operator error escaping any command into one line and exit 2 (daemon/cli/errors.py).
+app = typer.Typer(help="Milkbot: Kalshi daily-high temperature trading.", no_args_is_help=True,
+                  cls=OperatorErrorsGroup)
 config_app = typer.Typer(help="Show and validate the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="The ledger database: migrations and status.", no_args_is_help=True)
 app.add_typer(config_app, name="config")

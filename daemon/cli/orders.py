@@ -112,7 +112,8 @@ def _order_manager(settings: Any) -> Iterator[Any]:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
     try:
-        with open_db(settings) as db, KalshiClient.from_config(settings.exchange, clock) as client:
+        with open_db(settings) as db, KalshiClient.from_config(settings.exchange, clock, mode=settings.mode,
+                                                                   env=settings.env) as client:
             yield OrderManager(db, client, clock, registry=registry,
                                policy=OmsPolicy.from_config(getattr(settings, "trading", None)))
     except ExchangeError as exc:

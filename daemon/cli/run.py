@@ -34,7 +34,8 @@ def _shadow_world(settings: Any, registry: Any, clock: Any) -> tuple[Any, Any, A
     exchange.register_account(SHADOW_KEY_ID, public_pem, int(settings.trading.bankroll * 100))
     exchange.step()
     server = SimServer(exchange, step_interval_s=1.0).start()
-    client = KalshiClient(server.url, SHADOW_KEY_ID, load_private_key(key_path), clock)
+    client = KalshiClient(server.url, SHADOW_KEY_ID, load_private_key(key_path), clock, mode="shadow",
+                          env=settings.env)
     return client, TruthWeatherFeed(truth), server
 
 
@@ -48,7 +49,7 @@ def _exchange_world(settings: Any, registry: Any, clock: Any) -> tuple[Any, Any,
     want = "production" if settings.mode == "live" else "demo"
     if settings.exchange.environment != want:
         raise _fail(f"mode {settings.mode} needs exchange.environment = {want!r}")
-    client = KalshiClient.from_config(settings.exchange, clock)
+    client = KalshiClient.from_config(settings.exchange, clock, mode=settings.mode, env=settings.env)
     nws = NwsClient(clock, settings.weather.user_agent, settings.weather.nws_base_url)
     return client, NwsWeatherFeed(nws, registry, clock, settings.weather), None
 
@@ -63,6 +64,7 @@ def run(
 ) -> None:
     """Run the daemon until SIGTERM/Ctrl-C (finishes the current step, flushes, exits)."""
     from daemon.clock import SystemClock
+    from daemon.exchange.hosts import ExchangeTargetError
     from daemon.observability import configure_logging
     from daemon.runtime.daemon import Daemon
     from daemon.runtime.golive import golive_report
@@ -90,11 +92,14 @@ def run(
             if not report.passed:
                 typer.echo("\n".join(report.lines()), err=True)
                 raise _fail("LIVE refuses to start: the go/no-go report does not pass")
-        if settings.mode == "shadow":
-            client, feed, server = _shadow_world(settings, registry, clock)
-        else:
-            client, feed, server = _exchange_world(settings, registry, clock)
-        daemon = Daemon(settings, db, clock, client, feed, registry)
+        try:  # the client and the daemon each refuse a host this mode must never reach
+            if settings.mode == "shadow":
+                client, feed, server = _shadow_world(settings, registry, clock)
+            else:
+                client, feed, server = _exchange_world(settings, registry, clock)
+            daemon = Daemon(settings, db, clock, client, feed, registry)
+        except ExchangeTargetError as exc:
+            raise _fail(exc.message) from None
         daemon.start()
         typer.echo(f"daemon run {daemon.run_id} in {settings.mode} (cities: {len(registry)})", err=True)
         if once:

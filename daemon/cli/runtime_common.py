@@ -15,18 +15,20 @@ def exchange_client(settings: Settings, clock: Any) -> Any | None:
     SHADOW trades only against a simulator: a configured `custom` base URL (e.g. `milkbot sim serve`), never a
     real exchange. DEMO/LIVE use the configured Kalshi environment.
     """
+    from daemon.cli.common import EXIT_CONFIG
     from daemon.exchange.client import KalshiClient
+    from daemon.exchange.hosts import ExchangeTargetError
 
     cfg = settings.exchange
-    if settings.mode == "shadow":
-        if cfg.environment != "custom" or not cfg.base_url:
-            return None
-        host = (cfg.base_url.split("//", 1)[-1].split("/", 1)[0]).split(":")[0]
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise typer.BadParameter("SHADOW mode trades only against a loopback simulator")
+    if settings.mode == "shadow" and (cfg.environment != "custom" or not cfg.base_url):
+        return None
     if not cfg.key_id:
         return None
-    return KalshiClient.from_config(cfg, clock)
+    try:  # the mode decides which hosts are allowed (SHADOW: loopback only), checked before any request
+        return KalshiClient.from_config(cfg, clock, mode=settings.mode, env=settings.env)
+    except ExchangeTargetError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
 
 
 def echo_rows(rows: list[dict[str, Any]], columns: list[str]) -> None:

@@ -37,6 +37,7 @@ from daemon.exchange.errors import (
     error_from_response,
     possible_duplicate,
 )
+from daemon.exchange.hosts import check_exchange_target
 from daemon.exchange.models import (
     Balance,
     Event,
@@ -93,9 +94,12 @@ class KalshiClient:
                  rate_limits: RateLimitConfig | None = None, transport: httpx.BaseTransport | None = None,
                  timeout: float | httpx.Timeout = 10.0, retry: RetryConfig | None = None,
                  rng: random.Random | None = None, sign_public_requests: bool = True,
-                 user_agent: str = "milkbot/0.1") -> None:
+                 user_agent: str = "milkbot/0.1", mode: str | None = None, env: str | None = None) -> None:
         if (key_id is None) != (private_key is None):
             raise ConfigError("credentials", "key_id and private_key must be given together")
+        if mode is not None:  # a client built for a trading mode: refuse a host that mode must never reach
+            check_exchange_target(mode, env or "", base_url.rstrip("/"))
+        self.mode = mode
         self.base_url = base_url.rstrip("/")
         self._prefix = urlparse(self.base_url).path.rstrip("/")
         self.key_id = key_id
@@ -112,13 +116,18 @@ class KalshiClient:
 
     @classmethod
     def from_config(cls, cfg: ExchangeConfig, clock: Clock, *, transport: httpx.BaseTransport | None = None,
-                    rng: random.Random | None = None) -> KalshiClient:
+                    rng: random.Random | None = None, mode: str | None = None,
+                    env: str | None = None) -> KalshiClient:
+        """A client for `cfg`; with `mode` (and `env`), refused before any request if that mode must not
+        reach the configured host (see daemon.exchange.hosts)."""
+        if mode is not None:
+            check_exchange_target(mode, env or "", cfg.resolved_base_url)
         key = load_private_key(cfg.private_key_path) if cfg.private_key_path is not None else None
         timeout = httpx.Timeout(connect=cfg.connect_timeout_s, read=cfg.read_timeout_s,
                                 write=cfg.write_timeout_s, pool=cfg.connect_timeout_s)
         return cls(cfg.resolved_base_url, cfg.key_id, key, clock, rate_limits=cfg.rate_limits,
                    transport=transport, timeout=timeout, retry=cfg.retry, rng=rng,
-                   sign_public_requests=cfg.sign_public_requests, user_agent=cfg.user_agent)
+                   sign_public_requests=cfg.sign_public_requests, user_agent=cfg.user_agent, mode=mode, env=env)
 
     def __repr__(self) -> str:
         return f"KalshiClient(base_url={self.base_url!r}, key_id={self.key_id!r})"

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from publisher.redact import redact_error
+from publisher.redact import redact_url as _redact_url
+
 Engine = Literal["postgres", "duckdb"]
 
 
@@ -58,14 +61,14 @@ def parse_database_url(url: str) -> tuple[Engine, str]:
     if parts.scheme == "duckdb":
         # duckdb:///abs/path → '/abs/path'; duckdb:///:memory: → ':memory:'; duckdb://rel/path is refused.
         if parts.netloc:
-            raise DatabaseURLError(f"{url!r}: use duckdb:///path (three slashes), not a host")
+            raise DatabaseURLError(f"{redact_url(url)!r}: use duckdb:///path (three slashes), not a host")
         path = parts.path
         if path in ("/:memory:", ":memory:"):
             return "duckdb", ":memory:"
         if not path or path == "/":
             raise DatabaseURLError(f"{url!r}: no file path after duckdb:///")
         return "duckdb", path
-    raise DatabaseURLError(f"{url!r}: expected postgresql://… or duckdb:///path/to/file.duckdb")
+    raise DatabaseURLError(f"{redact_url(url)!r}: expected postgresql://… or duckdb:///path/to/file.duckdb")
 
 
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\?|%")
@@ -224,12 +227,8 @@ class Database:
 
 
 def redact_url(url: str) -> str:
-    """A database URL safe to print: the password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
+    """A database URL safe to print: every password (userinfo, `?password=`, keyword form) replaced by ***."""
+    return _redact_url(url)
 
 
 def connect(url: str, *, read_only: bool = False) -> Database:
@@ -237,7 +236,18 @@ def connect(url: str, *, read_only: bool = False) -> Database:
     engine, target = parse_database_url(url)
     if engine == "postgres":
         return _connect_postgres(target)
+    if not read_only:
+        _refuse_damaged(target)  # before anything (even a checkpoint) could write to a damaged file
     return _connect_duckdb(target, read_only)
+
+
+def _refuse_damaged(target: str) -> None:
+    from daemon.ledger.integrity import LedgerCorruptError, check_duckdb_file
+
+    try:
+        check_duckdb_file(target)
+    except LedgerCorruptError as exc:
+        raise DatabaseError(str(exc)) from exc
 
 
 def _connect_postgres(url: str) -> Database:
@@ -246,7 +256,8 @@ def _connect_postgres(url: str) -> Database:
     try:
         conn = psycopg.connect(url, autocommit=True)
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # psycopg echoes the part of a URL it cannot parse, which may be the password itself.
+        reason = redact_error(" ".join(str(exc).split()), url) or type(exc).__name__
         raise DatabaseError(
             f"cannot connect to Postgres at {redact_url(url)}: {reason} (check the URL and that the server is running)"
         ) from exc

@@ -19,6 +19,7 @@ from typing import Any
 from daemon.cities import CityRegistry
 from daemon.clock import Clock, SystemClock
 from daemon.config import Settings
+from daemon.exchange.hosts import check_exchange_target
 from daemon.ledger.db import Database, DatabaseError
 from daemon.ledger.runs import finish_run, record_config_version, start_run
 from daemon.observability import cycle_id_var
@@ -63,6 +64,8 @@ class Daemon:
     def __init__(self, settings: Settings, db: Database, clock: Clock, client: Any, weather_feed: Any,
                  registry: CityRegistry, *, component: str = "daemon", risk: Any = None,
                  oms_checkpoint: Any = None) -> None:
+        # Before the first request: this mode must never reach this host (DEMO on production, SHADOW off loopback).
+        check_exchange_target(settings.mode, settings.env, client.base_url)
         self.settings = settings
         self.db = db
         self.clock = clock

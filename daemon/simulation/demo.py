@@ -194,7 +194,7 @@ class Demo:
         lock = DaemonLock(db, f"duckdb:///{self.db_path}")
         big = RateLimitConfig(read_tokens_per_s=1e6, read_capacity=1e7, write_tokens_per_s=1e6, write_capacity=1e7)
         client = KalshiClient(server.url, DEMO_KEY_ID, load_private_key(key_path), clock, rate_limits=big,
-                              timeout=10.0)
+                              timeout=10.0, mode=self.settings.mode, env=self.settings.env)
         daemon = None
         try:
             lock.acquire()

@@ -33,12 +33,22 @@ def install(build_dir: Path, out_dir: Path) -> SyncReport:
     return report
 
 
+class OutputDirError(RuntimeError):
+    """The output folder cannot be created or written (bad input: e.g. a path under a regular file)."""
+
+
 def staging_dir(out_dir: Path) -> Path:
     """A fresh sibling folder to build into (same filesystem, so install is a rename)."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(out_dir))
+    except OSError as exc:
+        where = exc.filename or out_dir
+        raise OutputDirError(f"cannot write the site to {out_dir}: {where}: {exc.strerror or exc}") from None
     staging = out_dir.with_name(f".{out_dir.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     return staging
 
 
-__all__ = ["RELEASE_FILE", "install", "staging_dir"]
+__all__ = ["RELEASE_FILE", "OutputDirError", "install", "staging_dir"]

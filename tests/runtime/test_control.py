@@ -89,7 +89,7 @@ def test_cli_kill_status_resume(tmp_path: Path) -> None:
 
 def test_live_refuses_without_flag_and_report(tmp_path: Path) -> None:
     url = f"duckdb:///{tmp_path / 'ledger.duckdb'}"
-    env = {"MILKBOT_MODE": "live", "MILKBOT_ENV": "live"}
+    env = {"MILKBOT_MODE": "live", "MILKBOT_ENV": "live", "MILKBOT_EXCHANGE__ENVIRONMENT": "production"}
     runner = CliRunner()
     no_flag = runner.invoke(app, ["--database-url", url, "run"], env=env)
     assert no_flag.exit_code == 2 and "--i-understand-live-trading" in no_flag.output

@@ -72,9 +72,14 @@ def test_loops_never_overlap_and_stop_waits_for_the_running_cycle() -> None:
 
 def test_shadow_refuses_a_non_loopback_exchange(tmp_path: Path) -> None:
     from daemon.cli.runtime_common import exchange_client
-    from daemon.config import load_settings
+    from daemon.config import ConfigError, load_settings
 
-    settings = load_settings(None, {"MILKBOT_DATA_DIR": str(tmp_path), "MILKBOT_EXCHANGE__ENVIRONMENT": "custom",
-                                    "MILKBOT_EXCHANGE__BASE_URL": "https://external-api.kalshi.com/trade-api/v2"})
-    with pytest.raises(typer.BadParameter):
-        exchange_client(settings, SystemClock())
+    env = {"MILKBOT_DATA_DIR": str(tmp_path), "MILKBOT_EXCHANGE__ENVIRONMENT": "custom"}
+    prod = "https://external-api.kalshi.com/trade-api/v2"
+    with pytest.raises(ConfigError, match="loopback"):  # refused when the settings load ...
+        load_settings(None, {**env, "MILKBOT_EXCHANGE__BASE_URL": prod})
+    settings = load_settings(None, {**env, "MILKBOT_EXCHANGE__BASE_URL": "http://127.0.0.1:9/trade-api/v2",
+                                    "MILKBOT_EXCHANGE__KEY_ID": "k", "MILKBOT_EXCHANGE__PRIVATE_KEY_PATH": "/k"})
+    bypassed = settings.model_copy(update={"exchange": settings.exchange.model_copy(update={"base_url": prod})})
+    with pytest.raises(typer.Exit):  # ... and again before a client exists, if validation was bypassed
+        exchange_client(bypassed, SystemClock())
