@@ -6,7 +6,8 @@ check(ProposedOrder) → RiskVerdict. In order:
 3. caps against confirmed + pending exposure + the proposal, as WORST-CASE LOSS (see exposure.py):
    per trade, max contracts, per event (city-day), per city, per cluster, open risk. When a smaller order fits,
    the verdict is allowed with `max_count` < requested (partial); when none fits, refused with max_count 0.
-   An order that strictly lowers its event's worst-case loss (closing a position) is never blocked by a cap.
+   An order that strictly lowers its event's worst-case loss (closing a position) is never blocked by a dollar
+   cap; max contracts bounds every order.
 Every refusal or clip writes one ops.risk_events row per limit, naming the limit, the actual value and the
 allowed value (detail JSON). Loss limits (rolling windows of realized + settled P&L): daily → HALTED until
 +24 h (auto-resume), weekly → REDUCING (half size) for 7 days, monthly → HALTED (no new positions) for 30 days;
@@ -170,11 +171,11 @@ class RiskEngine:
         others = {k: ex.event_exposure(v) for k, v in events.items() if k != key}
         proposed = ex.Lot(order.ticker, order.city_code, order.climate_day, held, n, n * unit, "proposed")
         before, with_order = ex.event_exposure(base), ex.event_exposure(base + [proposed])
-        if with_order < before:
-            return []  # strictly reduces the worst-case loss (e.g. closing a position): never blocked by a cap
         out: list[Breach] = []
-        if n > limits.max_contracts:
+        if n > limits.max_contracts:  # bounds every order, closing ones too: a 150-lot "exit" is still 150 lots
             out.append(Breach("max_contracts", n, limits.max_contracts, limits.max_contracts))
+        if with_order < before:
+            return out  # strictly reduces the worst-case loss (e.g. closing a position): no dollar cap blocks it
         trade_loss = n * unit
         if trade_loss > limits.per_trade:
             out.append(Breach("per_trade", display_amount(trade_loss), limits.per_trade,
