@@ -13,6 +13,9 @@ allowed value (detail JSON). Loss limits (rolling windows of realized + settled 
 +24 h (auto-resume), weekly → REDUCING (half size) for 7 days, monthly → HALTED (no new positions) for 30 days;
 each limit trips at most once per its window. Breakers: N rejects in M minutes → HALTED for a pause; database
 write failure and exchange auth failure → HALTED until an operator resumes.
+Fails closed: a limit that cannot be evaluated (any exception while checking caps or loss limits) refuses the
+order and writes a `limit_error` risk event saying why; until the loss limits evaluate again, every check
+re-evaluates them (no 60 s grace) and refuses while they fail.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 from daemon.cities import CityRegistry
 from daemon.clock import Clock
-from daemon.ledger.db import Database, Json
+from daemon.ledger.db import Database, DatabaseError, Json
 from daemon.money import ONE, ZERO, round_cent
 from daemon.trading import exposure as ex
 from daemon.trading import state as st
@@ -107,7 +110,8 @@ class RiskEngine:
         self.bankroll = bankroll or (lambda: policy.bankroll)
         self._stale: dict[str, str] = {}            # city → why its data is stale
         self._unpersisted_halt: str | None = None   # a HALT we could not write (database down)
-        self._last_loss_check: datetime | None = None
+        self._last_loss_check: datetime | None = None   # the last SUCCESSFUL loss-limit evaluation
+        self._limit_failure: str | None = None          # why the last loss-limit evaluation failed
 
     # -- the order path ----------------------------------------------------------------------------
     def check(self, order: ProposedOrder) -> RiskVerdict:
@@ -130,9 +134,12 @@ class RiskEngine:
                                     {"limit": "trading_state", "actual": "HALTED", "allowed": "ACTIVE|REDUCING"})
             limits = self.limits(reducing=self.current_state() == "REDUCING")
             breaches = self._breaches(order, limits)
-        except Exception as exc:  # noqa: BLE001 - cannot read the ledger: no order, and halt
-            self.record_db_failure(exc)
-            return RiskVerdict(False, ZERO, (f"risk check failed: {exc}",))
+        except Exception as exc:  # noqa: BLE001 - a limit that cannot be evaluated allows nothing (fail closed)
+            if isinstance(exc, DatabaseError):
+                self.record_db_failure(exc)  # cannot read the ledger: the database breaker halts too
+            why = f"{type(exc).__name__}: {exc}"[:300]
+            return self._refuse(order, "limit_error", f"risk check failed, no order: {why}",
+                                {"limit": "risk_check", "actual": why, "allowed": "every limit evaluable"})
         if not breaches:
             return RiskVerdict(True, None, ())
         max_count = min(b.max_count for b in breaches)
@@ -303,6 +310,23 @@ class RiskEngine:
 
     # -- loss limits -------------------------------------------------------------------------------
     def evaluate_loss_limits(self) -> None:
+        """Trip the loss limits that are due. Raises when they cannot be evaluated, after recording why
+        (a `limit_error` risk event); every order check then re-evaluates them and refuses while they fail."""
+        try:
+            self._evaluate_loss_limits()
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {exc}"[:300]
+            if why != self._limit_failure:  # one event per distinct failure, not one per check
+                try:
+                    self._event("limit_error", "critical", f"loss limits could not be evaluated, no orders: {why}",
+                                {"limit": "loss_limits", "actual": why, "allowed": "evaluable"})
+                except Exception as event_exc:  # noqa: BLE001 - the refusal matters; the event is best effort
+                    log.error("could not record the loss-limit failure: %r", event_exc)
+            self._limit_failure = why
+            raise
+        self._limit_failure = None
+
+    def _evaluate_loss_limits(self) -> None:
         now = self.clock.now()
         bankroll = self.bankroll()
         if not isinstance(bankroll, Decimal) or not bankroll.is_finite() or bankroll <= 0:
@@ -310,7 +334,6 @@ class RiskEngine:
             # them all. Skip (re-tried on the next check); the caps refuse every order on such a bankroll anyway.
             log.warning("loss limits not evaluated: bankroll %r is not positive", bankroll)
             return
-        self._last_loss_check = now
         events = ex.pnl_events(self.db)
         p = self.policy
         # Least severe first: a REDUCING row written under a later HALT is what the state falls back to
@@ -329,10 +352,12 @@ class RiskEngine:
                         {"limit": limit, "actual": str(loss), "allowed": str(allowed), "window": str(window),
                          "action": state, "until": (now + pause).isoformat()})
             self.set_state(state, f"{limit} {loss} >= {allowed}", f"risk:{limit}", until=now + pause)
+        self._last_loss_check = now  # only once every limit was evaluated: a failure is retried at the next check
 
     def _maybe_evaluate_losses(self) -> None:
         now = self.clock.now()
-        if self._last_loss_check is None or (now - self._last_loss_check).total_seconds() >= _LOSS_EVALUATION_SECONDS:
+        if (self._limit_failure is not None or self._last_loss_check is None
+                or (now - self._last_loss_check).total_seconds() >= _LOSS_EVALUATION_SECONDS):
             self.evaluate_loss_limits()
 
     def _tripped_within(self, limit: str, window: timedelta) -> bool:
