@@ -7,6 +7,7 @@ All logic lives in daemon.trading (RiskEngine, exposure, state).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -59,4 +60,5 @@ def show(
                    f" for {v['pause']}")
     typer.echo(f"recent risk events ({len(data['recent_events'])}):")
     for e in data["recent_events"]:
-        typer.echo(f"  {e['occurred_at']}  {e['severity']:<8} {e['kind']:<14} {e['message']}")
+        at = datetime.fromisoformat(e["occurred_at"]).astimezone(UTC)
+        typer.echo(f"  {at:%Y-%m-%d %H:%MZ}  {e['severity']:<8} {e['kind']:<14} {e['message']}")
