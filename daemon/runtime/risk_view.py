@@ -125,8 +125,8 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
     return [
         f"trading state {data['state']['summary']}",
         data["bankroll"]["summary"],
-        f"open risk (worst-case loss, positions and pending orders together): ${exp['open_risk']}"
-        f" of the ${caps['open_risk']} open-risk cap{ceiling}",
-        f"  worst-case loss on open positions: ${exp['positions_risk']}   pending orders' worst-case loss:"
-        f" ${exp['pending_risk']}",
+        (f"open risk (worst-case loss, positions and pending orders together): ${exp['open_risk']}"
+         f" of the ${caps['open_risk']} open-risk cap{ceiling}"),
+        (f"  worst-case loss on open positions: ${exp['positions_risk']}   pending orders' worst-case loss:"
+         f" ${exp['pending_risk']}"),
     ]
