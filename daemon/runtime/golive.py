@@ -158,6 +158,7 @@ def _halted_at(history: list[dict[str, Any]], instant: datetime) -> bool:
 
 _RANK = {"ACTIVE": 0, "REDUCING": 1, "HALTED": 2}
 _SETTLE = timedelta(seconds=1)  # the state row is written in the same step as the event
+_SAME_STEP = timedelta(seconds=5)  # an order created for a clipped intent right after the check (wall clock)
 
 
 def _limits(db: Database, windows: list[Window], orders: list[dict[str, Any]]) -> Check:
@@ -211,7 +212,8 @@ def _cap_problem(event: dict[str, Any], orders: list[dict[str, Any]]) -> str | N
     except (KeyError, ArithmeticError, ValueError):
         return None
     for o in orders:
-        if (o["intent_key"] == event["intent_key"] and o["created_at"] == event["occurred_at"]
+        if (o["intent_key"] == event["intent_key"]
+                and event["occurred_at"] <= o["created_at"] <= event["occurred_at"] + _SAME_STEP
                 and o["exchange_order_id"] is not None and Decimal(str(o["count"])) > max_count):
             return f"order {o['client_order_id']} for {o['count']} > allowed {max_count}"
     return None
