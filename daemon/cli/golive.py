@@ -13,6 +13,7 @@ app = typer.Typer(help="Go-live gate: is the demo record good enough for LIVE?",
 def check(
     ctx: typer.Context,
     include_shadow: bool = typer.Option(False, "--include-shadow", help="Count SHADOW runs too (rehearsal only)."),
+    min_days: float = typer.Option(10.0, "--min-days", help="Days of DEMO runs required (the playbook's 10)."),
     min_hours: float = typer.Option(72.0, "--min-hours"),
     min_settled: int = typer.Option(20, "--min-settled"),
 ) -> None:
@@ -25,7 +26,7 @@ def check(
     try:
         modes = ("demo", "shadow") if include_shadow else ("demo",)
         report = golive_report(db, clock_for(settings).now(), modes=modes, min_hours=min_hours,
-                               min_settled=min_settled)
+                               min_settled=min_settled, min_days=min_days)
     finally:
         db.close()
     typer.echo("\n".join(report.lines()))

@@ -7,6 +7,7 @@ All logic lives in daemon.trading (RiskEngine, exposure, state).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,52 +18,11 @@ from daemon.cli.common import clock_for, open_db, settings_from_ctx, user_errors
 app = typer.Typer(help="Risk: caps, exposure vs limits, trading state, recent risk events.", no_args_is_help=True)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 def risk_snapshot(db: Any, settings: Any, clock: Any, events: int = 10) -> dict[str, Any]:
-    """Everything `risk show` prints, as plain JSON data."""
-    from daemon.cities import load_registry
-    from daemon.trading import exposure as ex
-    from daemon.trading import state as st
-    from daemon.trading.risk import RiskEngine, display_amount
+    """Everything `risk show` prints, as plain JSON data (daemon/runtime/risk_view.py)."""
+    from daemon.runtime.risk_view import risk_snapshot as snapshot
 
-    policy = settings.trading
-    registry = load_registry(settings.cities.file, settings.cities.extra_file)
-    engine = RiskEngine(db, clock, policy, registry)
-    now = clock.now()
-    current = st.effective(db, now)
-    report = engine.exposure_report()
-    pnl = ex.pnl_events(db)
-    from datetime import timedelta
-
-    losses = {name: ex.loss_since(pnl, now - window, now) for name, window in
-              (("daily", timedelta(days=1)), ("weekly", timedelta(days=7)), ("monthly", timedelta(days=30)))}
-    loss_limits = {"daily": policy.daily_loss_pct, "weekly": policy.weekly_loss_pct, "monthly": policy.monthly_loss_pct}
-    recent = db.query(f"SELECT * FROM ops.risk_events ORDER BY id DESC LIMIT {int(events)}")
-    return {
-        "as_of": now.isoformat(),
-        "bankroll": str(policy.bankroll),
-        "state": {"state": current.effective, "stored": current.state, "kill_switch": current.kill_switch,
-                  "reason": current.reason, "set_by": current.set_by, "set_at": _plain(current.set_at),
-                  "until_at": _plain(current.until_at)},
-        "caps": {k: str(v) for k, v in report.limits.items()},
-        "exposure": {
-            "open_risk": str(display_amount(report.open_risk)),
-            "by_city": {k: str(display_amount(v)) for k, v in sorted(report.by_city.items())},
-            "by_cluster": {k: str(display_amount(v)) for k, v in sorted(report.by_cluster.items())},
-            "by_event": {f"{c}/{d}": str(display_amount(v)) for (c, d), v in sorted(report.by_event.items())},
-            "confirmed_lots": report.confirmed_lots, "pending_lots": report.pending_lots,
-        },
-        "losses": {k: {"loss": str(display_amount(v)), "allowed": str((loss_limits[k] * policy.bankroll).quantize(Decimal("0.01")))}
-                   for k, v in losses.items()},
-        "recent_events": [{k: _plain(v) for k, v in r.items()} for r in recent],
-    }
+    return snapshot(db, settings, clock, events)
 
 
 @app.command("show")
@@ -78,21 +38,27 @@ def show(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    s = data["state"]
-    kill = "  KILL SWITCH ON" if s["kill_switch"] else ""
-    until = f" until {s['until_at']}" if s["until_at"] else ""
-    typer.echo(f"state: {s['state']}{kill}{until}  ({s['reason']}; by {s['set_by']} at {s['set_at']})")
+    from daemon.runtime.risk_view import summary_lines
+
     caps, exp = data["caps"], data["exposure"]
-    typer.echo(f"bankroll ${data['bankroll']}  per trade ≤ ${caps['per_trade']}  max contracts {caps['max_contracts']}")
-    typer.echo(f"open risk      ${exp['open_risk']:>10} / ${caps['open_risk']}")
+    for line in summary_lines(data):
+        typer.echo(line)
+    typer.echo(f"policy: {data['policy']}")
+    typer.echo(f"caps on the {data['caps_basis']}: per trade ${caps['per_trade']}, per event ${caps['per_event']},"
+               f" per city ${caps['per_city']}, per cluster ${caps['per_cluster']}, open risk ${caps['open_risk']},"
+               f" max contracts per order {caps['max_contracts']}")
+    typer.echo("worst-case loss by scope (positions and pending orders) / its cap:")
     for title, rows, cap in (("cluster", exp["by_cluster"], caps["per_cluster"]), ("city", exp["by_city"], caps["per_city"]),
                              ("event", exp["by_event"], caps["per_event"])):
         for name, value in rows.items():
             flag = "  OVER" if Decimal(value) > Decimal(cap) else ""
-            typer.echo(f"{title:<8} {name:<16} ${value:>10} / ${cap}{flag}")
-    typer.echo(f"lots: {exp['confirmed_lots']} confirmed, {exp['pending_lots']} pending")
+            typer.echo(f"  {title:<8} {name:<16} ${value:>10} / ${cap}{flag}")
+    typer.echo(f"lots: {exp['confirmed_lots']} filled, {exp['pending_lots']} pending orders")
+    typer.echo("loss limits (realized + settled loss over the window / allowed → action):")
     for name, v in data["losses"].items():
-        typer.echo(f"{name:<8} loss ${v['loss']:>10} / ${v['allowed']}")
+        typer.echo(f"  {name:<8} over {v['window']:<5} ${v['loss']:>10} / ${v['allowed']} → {v['action']}"
+                   f" for {v['pause']}")
     typer.echo(f"recent risk events ({len(data['recent_events'])}):")
     for e in data["recent_events"]:
-        typer.echo(f"  {e['occurred_at']}  {e['severity']:<8} {e['kind']:<14} {e['message']}")
+        at = datetime.fromisoformat(e["occurred_at"]).astimezone(UTC)
+        typer.echo(f"  {at:%Y-%m-%d %H:%MZ}  {e['severity']:<8} {e['kind']:<14} {e['message']}")

@@ -11,32 +11,35 @@ from daemon.cli.runtime_common import echo_rows
 def status(ctx: typer.Context) -> None:
     """Trading state, last run and heartbeat, open orders, exposure, recent risk events, P&L."""
     from daemon.runtime.reports import status as build
+    from daemon.runtime.risk_view import risk_snapshot, summary_lines
 
     settings = settings_from_ctx(ctx)
     with user_errors():
         db = open_db(settings)
     try:
         s = build(db, clock_for(settings).now())
+        risk = risk_snapshot(db, settings, clock_for(settings), events=0)  # the state and caps risk show prints
     finally:
         db.close()
-    ts = s["trading_state"]
     typer.echo(f"mode {settings.mode}  env {settings.env}  config {settings.config_hash[:12]}")
-    typer.echo(f"trading state {ts['state']}{'  KILL SWITCH ON' if ts.get('kill_switch') else ''}"
-               f"  ({ts.get('reason')}, by {ts.get('set_by', 'system')})")
+    for line in summary_lines(risk):
+        typer.echo(line)
     run = s["last_run"]
     if run:
         typer.echo(f"last run #{run['run_id']} {run['component']} {run['mode']} started {run['started_at']:%Y-%m-%d %H:%MZ}"
-                   f"  {'running' if run['stopped_at'] is None else 'stopped: ' + str(run['exit_reason'])}")
+                   f"  {'running' if run['stopped_at'] is None else 'stopped: ' + str(run['exit_reason'] or 'no reason recorded')}")
     for b in s["heartbeats"]:
         typer.echo(f"heartbeat {b['component']}: {b['status']} at {b['beat_at']:%Y-%m-%d %H:%M:%SZ}"
                    f" cycle {b['detail'].get('cycle_id', '-')}")
-    typer.echo(f"open orders {s['open_orders'] or 'none'}   positions {s['positions']}"
-               f"   exposure at cost ${s['exposure_cost']:.2f}   decisions {s['decisions']}")
+    orders = ", ".join(f"{state} {n}" for state, n in s["open_orders"].items()) or "none"
+    typer.echo(f"open orders: {orders}   positions {s['positions']} (paid for them, fees excluded:"
+               f" ${s['exposure_cost']:.2f})   decisions {s['decisions']}")
     p = s["pnl"]
     typer.echo(f"P&L after fees: realized ${p['realized_after_fees']:.2f}  (fills {p['fills']}, fees ${p['fees']:.2f},"
                f" open cost ${p['open_cost']:.2f})")
     typer.echo("recent risk events:")
-    echo_rows([{**r, "occurred_at": f"{r['occurred_at']:%m-%d %H:%M}", "message": r["message"][:70]}
+    echo_rows([{**r, "occurred_at": f"{r['occurred_at']:%m-%d %H:%M}", "message": r["message"][:70],
+                "city_code": r["city_code"] or "-"}
                for r in s["recent_risk_events"]], ["occurred_at", "kind", "severity", "city_code", "message"])
 
 

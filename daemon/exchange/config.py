@@ -47,8 +47,8 @@ class RetryConfig(BaseModel):
 
     max_read_attempts: int = Field(4, ge=1, le=20)
     max_rate_limited_attempts: int = Field(5, ge=1, le=20)
-    backoff_base_s: float = Field(0.2, gt=0)
-    backoff_max_s: float = Field(10.0, gt=0)
+    backoff_base_s: float = Field(0.2, gt=0, le=60)
+    backoff_max_s: float = Field(10.0, gt=0, le=300)
 
 
 class ExchangeConfig(BaseModel):
@@ -59,9 +59,9 @@ class ExchangeConfig(BaseModel):
     key_id: str | None = None            # KALSHI-ACCESS-KEY (a UUID); not secret
     private_key_path: Path | None = None  # PEM file, must not be group/other readable
     sign_public_requests: bool = True    # authenticated reads get the documented read bucket
-    connect_timeout_s: float = Field(5.0, gt=0)
-    read_timeout_s: float = Field(10.0, gt=0)
-    write_timeout_s: float = Field(10.0, gt=0)
+    connect_timeout_s: float = Field(5.0, gt=0, le=300)  # bounded: inf would hang a cycle
+    read_timeout_s: float = Field(10.0, gt=0, le=300)
+    write_timeout_s: float = Field(10.0, gt=0, le=300)
     user_agent: str = "milkbot/0.1"
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)

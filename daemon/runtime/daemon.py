@@ -30,6 +30,7 @@ from daemon.runtime.heartbeat import beat
 from daemon.runtime.rules_gate import RulesGate
 from daemon.runtime.sql import insert_rows
 from daemon.strategies import build_strategies
+from daemon.trading.bankroll import BankrollTracker
 from daemon.trading.intents import Intent, climate_day_from_ticker, make_intent_key
 from daemon.trading.oms import OmsPolicy, OrderManager
 from daemon.trading.risk import RiskEngine
@@ -76,7 +77,7 @@ class Daemon:
         self.policy = settings.trading
         self.config_hash = record_config_version(db, settings, clock)
         self.run_id: int | None = None
-        self._bankroll = Decimal(0)
+        self.bankroll = BankrollTracker(settings.trading.bankroll)  # min(configured, exchange cash): one definition
         self.risk = risk if risk is not None else self._build_risk()
         self.oms = OrderManager(db, client, clock, risk=self.risk, policy=OmsPolicy.from_config(settings.trading),
                                 registry=registry, checkpoint=oms_checkpoint)
@@ -111,7 +112,8 @@ class Daemon:
             if report.complete:
                 self.oms.resume_pending()
             log.info("start-up reconciliation: complete=%s %s", report.complete, report.to_dict())
-            beat(self.db, self.clock, self.component, self.run_id, "started", {"reconciled": report.complete})
+            beat(self.db, self.clock, self.component, self.run_id, "started",
+                 {"reconciled": report.complete, "bankroll": self.bankroll.current.to_json()})
             return report
         finally:
             cycle_id_var.reset(token)
@@ -225,7 +227,7 @@ class Daemon:
                     blocked, weather_blocked = self._blocks(city, weather, now, state, stats)
                     blocked = self.rules.blocks(event_ticker, city, ladder) + blocked
                     own, positions = self._footprint.for_event(r["ticker"] for r in ladder)
-                    inputs = EventInputs(city.code, day, now, tuple(ladder), weather, self._bankroll,
+                    inputs = EventInputs(city.code, day, now, tuple(ladder), weather, self._bankroll or Decimal(0),
                                          size_multiplier, tuple(blocked), tuple(weather_blocked), own, positions,
                                          city.climate_day_bounds(day)[1], city.lst_offset_hours)
                     t0 = _STOPWATCH.monotonic()
@@ -432,14 +434,22 @@ class Daemon:
                                                          if k in ("price", "fee_per_contract", "edge", "size")}, "outcome": d.outcome, "reason_codes": list(d.reasons),
                 "features": d.features, "intent_key": key}
 
+    @property
+    def _bankroll(self) -> Decimal | None:
+        """What caps, loss limits and sizes use (daemon/trading/bankroll.py); None until a balance was read."""
+        return self.bankroll.enforced()
+
     def risk_bankroll(self) -> Decimal:
-        return self._bankroll
+        return self._bankroll or Decimal(0)
 
     def _refresh_bankroll(self) -> None:
         try:
-            self._bankroll = Decimal(self.client.get_balance().balance)
-        except Exception as exc:  # noqa: BLE001 - keep the last known bankroll; the next cycle retries
-            log.warning("balance unavailable: %r", exc)
+            cash = self.client.get_balance().balance
+        except Exception as exc:  # noqa: BLE001 - keep the last known cash; the next cycle retries
+            log.warning("balance unavailable, keeping the last known cash: %r", exc)
+            return
+        if not self.bankroll.observe(cash, self.clock.now()):
+            log.warning("implausible exchange balance %r ignored, keeping the last known cash", cash)
 
     def _trading_state(self) -> str:
         return self.risk.current_state()
@@ -460,6 +470,7 @@ class Daemon:
         try:
             beat(self.db, self.clock, self.component, self.run_id, "error" if stats.errors else "ok",
                  {"cycle_id": stats.cycle_id, "kind": stats.kind, "decisions": stats.decisions,
-                  "trades": stats.trades, "submits": stats.submits, "errors": stats.errors[:3]})
+                  "trades": stats.trades, "submits": stats.submits, "errors": stats.errors[:3],
+                  "bankroll": self.bankroll.current.to_json()})
         except Exception:
             log.exception("heartbeat failed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ def _d(value: Any) -> Decimal:
     return ZERO if value is None else Decimal(str(value))
 
 
-def pnl_summary(db: Database) -> dict[str, Any]:
+def pnl_summary(db: Database, *, include_fill: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
     """Cash-basis P&L from the ledger: settlement revenue + netted pairs − cost of fills − fees.
 
     Kalshi nets YES against NO in one market: each YES+NO pair held is closed for $1 at once, so buying NO
@@ -23,7 +24,9 @@ def pnl_summary(db: Database) -> dict[str, Any]:
     `open_cost` is what is still at stake in unsettled markets (cost − netted pairs).
     """
     settled = {r["ticker"]: _d(r["revenue"]) for r in db.query("SELECT ticker, revenue FROM ops.settlements")}
-    fills = db.query("SELECT ticker, side, action, count, price, fee FROM ops.fills")
+    fills = db.query("SELECT ticker, side, action, count, price, fee, filled_at FROM ops.fills")
+    if include_fill is not None:  # e.g. the go-live gate: only fills inside DEMO runs
+        fills = [f for f in fills if include_fill(f)]
     per_ticker: dict[str, dict[str, Decimal]] = {}
     contracts = ZERO
     for f in fills:

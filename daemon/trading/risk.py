@@ -6,12 +6,19 @@ check(ProposedOrder) → RiskVerdict. In order:
 3. caps against confirmed + pending exposure + the proposal, as WORST-CASE LOSS (see exposure.py):
    per trade, max contracts, per event (city-day), per city, per cluster, open risk. When a smaller order fits,
    the verdict is allowed with `max_count` < requested (partial); when none fits, refused with max_count 0.
-   An order that strictly lowers its event's worst-case loss (closing a position) is never blocked by a cap.
+   An order that strictly lowers its event's worst-case loss (closing a position) is never blocked by a dollar
+   cap; max contracts bounds every order.
 Every refusal or clip writes one ops.risk_events row per limit, naming the limit, the actual value and the
 allowed value (detail JSON). Loss limits (rolling windows of realized + settled P&L): daily → HALTED until
 +24 h (auto-resume), weekly → REDUCING (half size) for 7 days, monthly → HALTED (no new positions) for 30 days;
 each limit trips at most once per its window. Breakers: N rejects in M minutes → HALTED for a pause; database
 write failure and exchange auth failure → HALTED until an operator resumes.
+The bankroll every cap and loss limit is sized on comes from the `bankroll` callable: in the daemon it is
+daemon/trading/bankroll.py's one definition (configured bankroll, never more than the exchange's cash); None means
+unknown, and every order is refused (`bankroll_unknown`).
+Fails closed: a limit that cannot be evaluated (any exception while checking caps or loss limits) refuses the
+order and writes a `limit_error` risk event saying why; until the loss limits evaluate again, every check
+re-evaluates them (no 60 s grace) and refuses while they fail.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from typing import Any
 
 from daemon.cities import CityRegistry
 from daemon.clock import Clock
-from daemon.ledger.db import Database, Json
+from daemon.ledger.db import Database, DatabaseError, Json
 from daemon.money import ONE, ZERO, round_cent
 from daemon.trading import exposure as ex
 from daemon.trading import state as st
@@ -83,7 +90,9 @@ class _Limits:
 
 @dataclass(frozen=True)
 class ExposureReport:
-    """Exposure vs limits, for `milkbot risk show` and the per-cycle risk log."""
+    """Exposure vs limits, for `milkbot risk show` and the per-cycle risk log. Every amount is a worst-case loss:
+    `open_risk` is what the open-risk cap limits (positions and pending orders together, hedges netted within an
+    event); `positions_risk` counts filled positions alone, `pending_risk` pending orders alone."""
 
     open_risk: Decimal
     by_event: dict[tuple[str, date], Decimal]
@@ -92,6 +101,20 @@ class ExposureReport:
     confirmed_lots: int
     pending_lots: int
     limits: dict[str, Decimal] = field(default_factory=dict)
+    positions_risk: Decimal = ZERO
+    pending_risk: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class LossUsage:
+    """One loss limit now: realized + settled loss over its window against what it allows."""
+
+    limit: str                 # daily_loss | weekly_loss | monthly_loss
+    window: timedelta
+    loss: Decimal
+    allowed: Decimal
+    action: str                # the state it sets when tripped
+    pause: timedelta
 
 
 class RiskEngine:
@@ -106,7 +129,8 @@ class RiskEngine:
         self.bankroll = bankroll or (lambda: policy.bankroll)
         self._stale: dict[str, str] = {}            # city → why its data is stale
         self._unpersisted_halt: str | None = None   # a HALT we could not write (database down)
-        self._last_loss_check: datetime | None = None
+        self._last_loss_check: datetime | None = None   # the last SUCCESSFUL loss-limit evaluation
+        self._limit_failure: str | None = None          # why the last loss-limit evaluation failed
 
     # -- the order path ----------------------------------------------------------------------------
     def check(self, order: ProposedOrder) -> RiskVerdict:
@@ -122,6 +146,10 @@ class RiskEngine:
         if problem:
             return self._refuse(order, "invalid_order", problem, {"limit": "valid_order", "actual": problem,
                                                                    "allowed": "count > 0, 0 < price < 1"})
+        if self.bankroll() is None:  # no balance ever read: nothing to size a cap on (fail closed)
+            return self._refuse(order, "bankroll_unknown", "bankroll unknown: the exchange balance was never read",
+                                {"limit": "bankroll", "actual": "unknown",
+                                 "allowed": "min(configured bankroll, exchange cash)"})
         try:
             self._maybe_evaluate_losses()
             if self.current_state() == "HALTED":  # a loss limit may just have tripped
@@ -129,9 +157,12 @@ class RiskEngine:
                                     {"limit": "trading_state", "actual": "HALTED", "allowed": "ACTIVE|REDUCING"})
             limits = self.limits(reducing=self.current_state() == "REDUCING")
             breaches = self._breaches(order, limits)
-        except Exception as exc:  # noqa: BLE001 - cannot read the ledger: no order, and halt
-            self.record_db_failure(exc)
-            return RiskVerdict(False, ZERO, (f"risk check failed: {exc}",))
+        except Exception as exc:  # noqa: BLE001 - a limit that cannot be evaluated allows nothing (fail closed)
+            if isinstance(exc, DatabaseError):
+                self.record_db_failure(exc)  # cannot read the ledger: the database breaker halts too
+            why = f"{type(exc).__name__}: {exc}"[:300]
+            return self._refuse(order, "limit_error", f"risk check failed, no order: {why}",
+                                {"limit": "risk_check", "actual": why, "allowed": "every limit evaluable"})
         if not breaches:
             return RiskVerdict(True, None, ())
         max_count = min(b.max_count for b in breaches)
@@ -170,11 +201,11 @@ class RiskEngine:
         others = {k: ex.event_exposure(v) for k, v in events.items() if k != key}
         proposed = ex.Lot(order.ticker, order.city_code, order.climate_day, held, n, n * unit, "proposed")
         before, with_order = ex.event_exposure(base), ex.event_exposure(base + [proposed])
-        if with_order < before:
-            return []  # strictly reduces the worst-case loss (e.g. closing a position): never blocked by a cap
         out: list[Breach] = []
-        if n > limits.max_contracts:
+        if n > limits.max_contracts:  # bounds every order, closing ones too: a 150-lot "exit" is still 150 lots
             out.append(Breach("max_contracts", n, limits.max_contracts, limits.max_contracts))
+        if with_order < before:
+            return out  # strictly reduces the worst-case loss (e.g. closing a position): no dollar cap blocks it
         trade_loss = n * unit
         if trade_loss > limits.per_trade:
             out.append(Breach("per_trade", display_amount(trade_loss), limits.per_trade,
@@ -210,6 +241,7 @@ class RiskEngine:
             sum(per_event.values(), ZERO), per_event, by_city, by_cluster, len(confirmed), len(pending),
             {"per_trade": lim.per_trade, "per_event": lim.per_event, "per_city": lim.per_city,
              "per_cluster": lim.per_cluster, "open_risk": lim.open_risk, "max_contracts": lim.max_contracts},
+            sum(ex.exposures(confirmed).values(), ZERO), sum(ex.exposures(pending).values(), ZERO),
         )
 
     # -- trading state -----------------------------------------------------------------------------
@@ -302,6 +334,23 @@ class RiskEngine:
 
     # -- loss limits -------------------------------------------------------------------------------
     def evaluate_loss_limits(self) -> None:
+        """Trip the loss limits that are due. Raises when they cannot be evaluated, after recording why
+        (a `limit_error` risk event); every order check then re-evaluates them and refuses while they fail."""
+        try:
+            self._evaluate_loss_limits()
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {exc}"[:300]
+            if why != self._limit_failure:  # one event per distinct failure, not one per check
+                try:
+                    self._event("limit_error", "critical", f"loss limits could not be evaluated, no orders: {why}",
+                                {"limit": "loss_limits", "actual": why, "allowed": "evaluable"})
+                except Exception as event_exc:  # noqa: BLE001 - the refusal matters; the event is best effort
+                    log.error("could not record the loss-limit failure: %r", event_exc)
+            self._limit_failure = why
+            raise
+        self._limit_failure = None
+
+    def _evaluate_loss_limits(self) -> None:
         now = self.clock.now()
         bankroll = self.bankroll()
         if not isinstance(bankroll, Decimal) or not bankroll.is_finite() or bankroll <= 0:
@@ -309,29 +358,39 @@ class RiskEngine:
             # them all. Skip (re-tried on the next check); the caps refuse every order on such a bankroll anyway.
             log.warning("loss limits not evaluated: bankroll %r is not positive", bankroll)
             return
-        self._last_loss_check = now
+        for usage in self.loss_usage(bankroll):
+            limit, window, loss, allowed, state, pause = (usage.limit, usage.window, usage.loss, usage.allowed,
+                                                          usage.action, usage.pause)
+            if loss < allowed or self._tripped_within(limit, window):
+                continue
+            self._event("loss_limit", "critical",
+                        f"{limit}: lost {loss} >= allowed {allowed} over {human_duration(window)}",
+                        {"limit": limit, "actual": str(loss), "allowed": str(allowed),
+                         "window": human_duration(window), "action": state, "until": (now + pause).isoformat()})
+            self.set_state(state, f"{limit} {loss} >= {allowed} over {human_duration(window)}", f"risk:{limit}",
+                           until=now + pause)
+        self._last_loss_check = now  # only once every limit was evaluated: a failure is retried at the next check
+
+    def loss_usage(self, bankroll: Decimal) -> list[LossUsage]:
+        """Each loss limit's loss so far and allowance on `bankroll` (what evaluation trips on, and what
+        `risk show` prints). Least severe first: a REDUCING row written under a later HALT is what the state
+        falls back to when the shorter pause ends (state.effective)."""
+        now = self.clock.now()
         events = ex.pnl_events(self.db)
         p = self.policy
-        # Least severe first: a REDUCING row written under a later HALT is what the state falls back to
-        # when the shorter pause ends (state.effective).
         rules = (  # (limit, window, fraction, state, pause)
             ("weekly_loss", timedelta(days=7), p.weekly_loss_pct, "REDUCING", timedelta(days=7)),
             ("daily_loss", timedelta(days=1), p.daily_loss_pct, "HALTED", timedelta(hours=p.daily_pause_hours)),
             ("monthly_loss", timedelta(days=30), p.monthly_loss_pct, "HALTED", timedelta(days=30)),
         )
-        for limit, window, pct, state, pause in rules:
-            loss = display_amount(ex.loss_since(events, now - window, now))
-            allowed = round_cent(pct * bankroll)
-            if loss < allowed or self._tripped_within(limit, window):
-                continue
-            self._event("loss_limit", "critical", f"{limit}: lost {loss} >= allowed {allowed} over {window}",
-                        {"limit": limit, "actual": str(loss), "allowed": str(allowed), "window": str(window),
-                         "action": state, "until": (now + pause).isoformat()})
-            self.set_state(state, f"{limit} {loss} >= {allowed}", f"risk:{limit}", until=now + pause)
+        return [LossUsage(limit, window, display_amount(ex.loss_since(events, now - window, now)),
+                          round_cent(pct * bankroll), state, pause)
+                for limit, window, pct, state, pause in rules]
 
     def _maybe_evaluate_losses(self) -> None:
         now = self.clock.now()
-        if self._last_loss_check is None or (now - self._last_loss_check).total_seconds() >= _LOSS_EVALUATION_SECONDS:
+        if (self._limit_failure is not None or self._last_loss_check is None
+                or (now - self._last_loss_check).total_seconds() >= _LOSS_EVALUATION_SECONDS):
             self.evaluate_loss_limits()
 
     def _tripped_within(self, limit: str, window: timedelta) -> bool:
@@ -352,11 +411,11 @@ class RiskEngine:
             "SELECT COUNT(*) FROM ops.risk_events WHERE kind = 'order_reject' AND occurred_at > ?", (since,)) or 0)
         if count >= p.reject_breaker_count and self.current_state() != "HALTED":
             until = self.clock.now() + timedelta(minutes=p.reject_pause_minutes)
-            self._event("breaker", "critical", f"reject breaker: {count} rejects in {p.reject_breaker_minutes} min",
+            window = human_duration(timedelta(minutes=p.reject_breaker_minutes))
+            self._event("breaker", "critical", f"reject breaker: {count} rejects in {window}",
                         {"limit": "reject_breaker", "actual": count, "allowed": p.reject_breaker_count - 1,
                          "window_minutes": p.reject_breaker_minutes, "until": until.isoformat()}, ticker=ticker)
-            self.set_state("HALTED", f"{count} order rejects in {p.reject_breaker_minutes} min", "risk:reject_breaker",
-                           until=until)
+            self.set_state("HALTED", f"{count} order rejects in {window}", "risk:reject_breaker", until=until)
 
     def record_stale(self, city_code: str, reason: str) -> None:
         """The city's data is stale: no order for it until `record_fresh`. One event per change of reason."""
@@ -458,6 +517,21 @@ def display_amount(amount: Decimal) -> Decimal:
     """Dollars for display in events: cents when exact to the cent, else centicents (never rounded away)."""
     cents = amount.quantize(Decimal("0.01"))
     return cents if cents == amount else amount.quantize(Decimal("0.000001")).normalize()
+
+
+def human_duration(span: timedelta) -> str:
+    """'45 s', '10 min', '24 h', '7 d', '1 h 30 min' — never Python's '1 day, 0:00:00'."""
+    seconds = int(span.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours = seconds // 60, seconds // 3600
+    if seconds % 86400 == 0 and seconds >= 2 * 86400:
+        return f"{seconds // 86400} d"
+    if seconds % 3600 == 0:
+        return f"{hours} h"
+    if seconds < 3600:
+        return f"{minutes} min"
+    return f"{hours} h {minutes % 60} min"
 
 
 def _order_problem(order: ProposedOrder) -> str | None:

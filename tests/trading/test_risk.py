@@ -429,6 +429,20 @@ def test_closing_a_position_is_never_blocked_by_a_cap(db: Database, clock: Simul
     assert risk.check(order(bracket="B44.5", count="1")).max_count == 0  # adding is refused
 
 
+def test_max_contracts_bounds_an_order_that_lowers_worst_case_loss(db: Database, clock: SimulatedClock,
+                                                                    registry) -> None:
+    """Holding 95 YES with max 95 per order, buying 150 NO lowers the event's worst case (95 pairs net to $1)
+    but is still 150 contracts in one order: clipped to 95, with the cap event."""
+    policy = TradingConfig(bankroll=D("100000"))
+    add_fill(db, clock, "NYC", bracket="B44.5", count="95", price="0.40")
+    risk = engine(db, clock, registry, policy)
+    verdict = risk.check(order(bracket="B44.5", side="no", count="150", price="0.50"))
+    assert verdict.allowed and verdict.max_count == D(95), verdict
+    event = only_breach(db, "max_contracts")
+    assert (event["detail"]["actual"], event["detail"]["allowed"]) == ("150", "95")
+    assert risk.check(order(bracket="B44.5", side="yes", action="sell", count="96")).max_count == D(95)
+
+
 # -- policy + CLI ----------------------------------------------------------------------------------------------
 def test_policy_defaults_are_the_owner_policy() -> None:
     p = TradingConfig()
