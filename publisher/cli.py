@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from publisher._resources import ResourceError
-from publisher.clock import SystemClock, ensure_utc
+from publisher.clock import Clock, SystemClock, ensure_utc
 from publisher.config import PublisherConfig
 from publisher.db import PublisherDBError
 from publisher.publish import PublishResult, publish
@@ -36,7 +36,8 @@ EXIT_BAD_INPUT = 2
 def fail(exc: BaseException) -> typer.Exit:
     """Print `publish failed: …` on one line; a publish time ahead of the database clock is bad input (2)."""
     typer.echo(f"publish failed: {' '.join(str(exc).split())}", err=True)
-    return typer.Exit(EXIT_BAD_INPUT if isinstance(exc, FutureCutoffError) else EXIT_FAILED)
+    bad_input = isinstance(exc, (FutureCutoffError, AheadOfClockError))
+    return typer.Exit(EXIT_BAD_INPUT if bad_input else EXIT_FAILED)
 
 
 def config_from_env(env: dict[str, str]) -> PublisherConfig:
@@ -44,13 +45,27 @@ def config_from_env(env: dict[str, str]) -> PublisherConfig:
     return PublisherConfig(**fields)
 
 
-def parse_at(value: str | None) -> datetime:
+class AheadOfClockError(EmbargoError):
+    """`--as-of` later than the clock: the cut-off would be under an hour old, or not yet reached.
+
+    Postgres would clamp it (FutureCutoffError); DuckDB has no clamp and would publish fills a minute old.
+    Refused on both engines, before the database is opened.
+    """
+
+
+def parse_at(value: str | None, clock: Clock | None = None) -> datetime:
+    now = (clock or SystemClock()).now()
     if value is None:
-        return SystemClock().now()
+        return now
     try:
-        return ensure_utc(datetime.fromisoformat(value))
+        at = ensure_utc(datetime.fromisoformat(value))
     except ValueError as exc:
         raise typer.BadParameter(f"--at: {exc}") from None
+    if at > now:
+        raise AheadOfClockError(
+            f"publish time {at:%Y-%m-%dT%H:%M:%SZ} is ahead of the clock ({now:%Y-%m-%dT%H:%M:%SZ}): it would "
+            f"publish trades younger than the delay; use --as-of {now:%Y-%m-%dT%H:%MZ} or earlier")
+    return at
 
 
 def report(result: PublishResult, verbose: bool = False) -> None:
