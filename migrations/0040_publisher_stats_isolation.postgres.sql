@@ -36,9 +36,10 @@ BEGIN
     grant_back := db_owner <> 'milkbot_publisher' AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = db_owner);
 
     -- No inherited way round: not pg_monitor, pg_read_all_stats, pg_read_all_data, the daemon role, anything.
-    FOR obj IN SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+    FOR obj IN SELECT m.roleid::regrole::text AS role, m.grantor::regrole::text AS grantor FROM pg_auth_members m
                WHERE m.member = 'milkbot_publisher'::regrole LOOP
-        EXECUTE format('REVOKE %I FROM milkbot_publisher', obj.rolname);
+        -- Postgres 16+ keeps one membership per grantor and revokes only the one named.
+        EXECUTE format('REVOKE %s FROM milkbot_publisher GRANTED BY %s', obj.role, obj.grantor);
     END LOOP;
     ALTER ROLE milkbot_publisher NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 
