@@ -48,8 +48,8 @@ def config_from_env(env: dict[str, str]) -> PublisherConfig:
 class AheadOfClockError(EmbargoError):
     """`--as-of` later than the clock: the cut-off would be under an hour old, or not yet reached.
 
-    Postgres would clamp it (FutureCutoffError); DuckDB has no clamp and would publish fills a minute old.
-    Refused on both engines, before the database is opened.
+    Postgres would clamp it (FutureCutoffError); DuckDB has no clamp and would publish fills a
+    minute old. Refused on both engines, before the database is opened.
     """
 
 
@@ -63,8 +63,9 @@ def parse_at(value: str | None, clock: Clock | None = None) -> datetime:
         raise typer.BadParameter(f"--at: {exc}") from None
     if at > now:
         raise AheadOfClockError(
-            f"publish time {at:%Y-%m-%dT%H:%M:%SZ} is ahead of the clock ({now:%Y-%m-%dT%H:%M:%SZ}): it would "
-            f"publish trades younger than the delay; use --as-of {now:%Y-%m-%dT%H:%MZ} or earlier")
+            f"publish time {at:%Y-%m-%dT%H:%M:%SZ} is ahead of the clock"
+            f" ({now:%Y-%m-%dT%H:%M:%SZ}): it would publish trades younger than the delay; use --as-of {now:%Y-%m-%dT%H:%MZ}"
+            " or earlier")
     return at
 
 

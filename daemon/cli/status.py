@@ -54,7 +54,7 @@ def positions(ctx: typer.Context) -> None:
 
 
 def pnl(ctx: typer.Context) -> None:
-    """P&L after fees as the exchange books it: settlements, netted YES+NO pairs, fees, open cost."""
+    """P&L as the exchange books it: settlements, netted YES+NO pairs, fees, open cost."""
     from daemon.runtime.reports import pnl_summary
 
     settings = settings_from_ctx(ctx)
@@ -75,7 +75,7 @@ def pnl(ctx: typer.Context) -> None:
 
 
 def pnl_lines(p: dict) -> list[str]:
-    """The P&L as an addition the reader can check: each figure exact, each labelled (reports.pnl_summary)."""
+    """The P&L as an addition the reader can check, each figure exact and labelled (pnl_summary)."""
     from daemon.runtime.reports import money
 
     def markets(n: int, kind: str) -> str:
@@ -85,17 +85,19 @@ def pnl_lines(p: dict) -> list[str]:
     rows = [
         ("", "settlement revenue", p["revenue"],
          f"paid on contracts held at settlement ({markets(p['settled_markets'], 'settled')})"),
-        ("+", "netting revenue", p["netted"], f"{pairs} YES+NO pairs held in one market, closed out at $1 each"),
+        ("+", "netting revenue", p["netted"],
+         f"{pairs} YES+NO pairs held in one market, closed out at $1 each"),
         ("-", "cost of closed contracts", p["closed_cost"],
          f"cost of all fills {money(p['cost'])} less open cost {money(p['open_cost'])}"),
         ("-", "fees", p["fees"], f"on {p['fills']} fills ({p['contracts']} contracts)"),
         ("=", "realized P&L after fees", p["realized_after_fees"], ""),
-        ("-", "open cost", p["open_cost"], f"cost still held in {markets(p['open_markets'], 'unsettled')}"),
+        ("-", "open cost", p["open_cost"],
+         f"cost still held in {markets(p['open_markets'], 'unsettled')}"),
         ("=", "cash P&L after fees", p["pnl_after_fees"], "the change in exchange cash"),
     ]
     width = max(len(money(v)) for _, _, v, _ in rows)
-    return [f"{op:1} {label:<25} {money(value):>{width}}" + (f"   {why}" if why else "")
-            for op, label, value, why in rows]
+    return [f"{op:1} {label:<25} {money(v):>{width}}" + (f"   {why}" if why else "")
+            for op, label, v, why in rows]
 
 
 def register(app: typer.Typer) -> None:

@@ -260,7 +260,7 @@ def _connect_duckdb(target: str, read_only: bool) -> Database:
     import duckdb
 
     if target != ":memory:":
-        file_mode.prepare_directory(Path(target))  # created 0700; an open existing one is warned about
+        file_mode.prepare_directory(Path(target))  # created 0700; an open one is warned about
     try:
         conn = duckdb.connect(target, read_only=read_only)
     except duckdb.Error as exc:
@@ -268,6 +268,6 @@ def _connect_duckdb(target: str, read_only: bool) -> Database:
         reason = str(exc).strip().splitlines()[0]
         raise DatabaseError(f"cannot open DuckDB file {target}: {reason}{hint}") from exc
     if target != ":memory:":
-        file_mode.tighten(Path(target))  # the ledger (and its WAL) 0600: no other local user reads trades
+        file_mode.tighten(Path(target))  # ledger and WAL 0600: no other local user reads trades
     conn.execute("SET TimeZone = 'UTC'")
     return Database("duckdb", conn, target)

@@ -1,10 +1,11 @@
 """Who may read the DuckDB ledger: its owner only. The file holds every order, fill and decision.
 
-Policy (README, "Files and permissions"): a directory the ledger needs is created 0700; the ledger file and its
-WAL are set to 0600 whenever this process owns them, tightening looser modes left by older versions. An existing
-directory that lets group or others in is never changed here (it may be a home folder or shared, and DuckDB
-re-creates its WAL there with the process umask), so it is named in a warning with the fix instead.
-Never raises for a permission it cannot change: opening the ledger matters more; it warns.
+Policy (README, "Files and permissions"): a directory the ledger needs is created 0700; the ledger
+file and its WAL are set to 0600 whenever this process owns them, tightening looser modes left by
+older versions. An existing directory that lets group or others in is never changed here (it may be
+a home folder or shared, and DuckDB re-creates its WAL there with the process umask), so it is named
+in a warning with the fix instead. Never raises for a permission it cannot change: opening the
+ledger matters more; it warns.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ _SIDE_FILES = (".wal",)
 
 
 def prepare_directory(ledger: Path) -> None:
-    """Create the ledger's missing parent directories 0700; warn if the existing one is open to others."""
+    """Create the ledger's missing parent directories 0700; warn if an existing one is open."""
     parent = ledger.parent
     missing = []
     for folder in (parent, *parent.parents):
@@ -31,7 +32,7 @@ def prepare_directory(ledger: Path) -> None:
         missing.append(folder)
     for folder in reversed(missing):
         folder.mkdir(mode=DIR_MODE, exist_ok=True)
-        _chmod(folder, DIR_MODE)  # mkdir's mode passes through the umask; a 0700 request stays 0700 or less
+        _chmod(folder, DIR_MODE)  # exactly 0700, whatever the umask
     if not missing:
         _warn_if_open(parent)
 
@@ -46,8 +47,12 @@ def tighten(ledger: Path) -> None:
         if stat.S_IMODE(info.st_mode) & 0o077 == 0:
             continue
         if info.st_uid != os.getuid():
-            log.warning("ledger file %s is readable by others (mode %o) and owned by another user: "
-                        "ask its owner to run chmod 600 on it", path, stat.S_IMODE(info.st_mode))
+            log.warning(
+                "ledger file %s is readable by others (mode %o) and owned by another "
+                "user: ask its owner to run chmod 600 on it",
+                path,
+                stat.S_IMODE(info.st_mode),
+            )
             continue
         _chmod(path, FILE_MODE)
 
@@ -58,8 +63,13 @@ def _warn_if_open(folder: Path) -> None:
     except OSError:
         return
     if mode & 0o077:
-        log.warning("ledger directory %s is open to other users (mode %o): they can read the ledger's WAL; "
-                    "run chmod 700 %s or move the ledger into a private directory", folder, mode, folder)
+        log.warning(
+            "ledger directory %s is open to other users (mode %o): they can read the "
+            "ledger's WAL; run chmod 700 %s or move the ledger into a private directory",
+            folder,
+            mode,
+            folder,
+        )
 
 
 def _chmod(path: Path, mode: int) -> None:

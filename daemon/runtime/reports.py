@@ -22,22 +22,23 @@ def _d(value: Any) -> Decimal:
 
 @dataclass
 class _Market:
-    """One market's fills replayed the way the exchange books them (daemon/exchange/sim/engine.py _apply_fill)."""
+    """One market's fills replayed as the exchange books them (sim engine `_apply_fill`)."""
 
-    position: Decimal = ZERO   # signed YES contracts (NO held is negative)
-    cost: Decimal = ZERO       # cost basis of the open position, at average cost as the exchange keeps it
-    paid: Decimal = ZERO       # Σ contracts bought × price paid; selling one side is buying the other
-    netting: Decimal = ZERO    # $1 per YES+NO pair closed out against each other
+    position: Decimal = ZERO  # signed YES contracts (NO held is negative)
+    cost: Decimal = ZERO      # cost basis held, at average cost as the exchange keeps it
+    paid: Decimal = ZERO      # Σ contracts bought × price paid (a sale buys the other side)
+    netting: Decimal = ZERO   # $1 per YES+NO pair closed out against each other
     fees: Decimal = ZERO
 
 
 def _replay(fill: dict[str, Any], m: _Market) -> None:
     count = _d(fill["count"])
-    book_side, yes_price = book_side_and_yes_price(str(fill["side"]), str(fill["action"]), _d(fill["price"]))
+    book_side, yes_price = book_side_and_yes_price(
+        str(fill["side"]), str(fill["action"]), _d(fill["price"]))
     paid = yes_price if book_side == "bid" else ONE - yes_price
     held_against = -m.position if book_side == "bid" else m.position
     closing = min(count, max(held_against, ZERO))
-    if closing > ZERO:                     # buy the other side at `paid`, redeem each pair for $1 at once
+    if closing > ZERO:  # buy the other side at `paid`, redeem each pair for $1 at once
         average_cost = m.cost / abs(m.position)
         m.cost -= average_cost * closing if closing < abs(m.position) else m.cost
         m.netting += closing
@@ -48,20 +49,23 @@ def _replay(fill: dict[str, Any], m: _Market) -> None:
 
 
 def pnl_summary(db: Database) -> dict[str, Any]:
-    """The one P&L definition, matching how Kalshi books cash (and the simulator, which follows it):
+    """The one P&L definition, booked as Kalshi books cash (and the simulator, which follows it):
 
-        settlement revenue + netting revenue − cost of closed contracts − fees = realized P&L after fees
-        realized P&L after fees − open cost                                 = cash P&L after fees
+        settlement revenue + netting revenue − cost of closed contracts − fees = realized P&L
+        realized P&L − open cost                                               = cash P&L
 
-    Every fill pays its side's price (selling YES at p is buying NO at 1 − p). A YES and a NO contract held in one
-    market are closed out against each other for $1 at once (netting revenue), releasing their cost at average
-    cost. Settlement pays the contracts still held. Open cost is the cost basis still held in unsettled markets;
-    every other cost, and every fee, is realized. Cash P&L equals the change in exchange cash exactly. Open cost
-    is kept to the micro-dollar (average cost can divide unevenly) and realized is derived from it, so the printed
+    (both after fees). Every fill pays its side's price (selling YES at p is buying NO at 1 − p).
+    A YES and a NO contract held in one market are closed out against each other for $1 at once
+    (netting revenue), releasing their cost at average cost. Settlement pays the contracts still
+    held. Open cost is the cost basis still held in unsettled markets; every other cost, and every
+    fee, is realized. Cash P&L equals the change in exchange cash exactly. Open cost is kept to the
+    micro-dollar (average cost can divide unevenly) and realized is derived from it, so the printed
     components always add up.
     """
-    settled = {r["ticker"]: _d(r["revenue"]) for r in db.query("SELECT ticker, revenue FROM ops.settlements")}
-    fills = db.query("SELECT ticker, side, action, count, price, fee FROM ops.fills ORDER BY filled_at, id")
+    settled = {r["ticker"]: _d(r["revenue"])
+               for r in db.query("SELECT ticker, revenue FROM ops.settlements")}
+    fills = db.query("SELECT ticker, side, action, count, price, fee FROM ops.fills"
+                     " ORDER BY filled_at, id")
     markets: dict[str, _Market] = {}
     contracts = ZERO
     for f in fills:
@@ -71,20 +75,20 @@ def pnl_summary(db: Database) -> dict[str, Any]:
     netting = sum((m.netting for m in markets.values()), ZERO)
     cost = sum((m.paid for m in markets.values()), ZERO)
     fees = sum((m.fees for m in markets.values()), ZERO)
-    open_markets = {t: m for t, m in markets.items() if t not in settled and m.position != ZERO}
-    open_cost = sum((m.cost for m in open_markets.values()), ZERO).quantize(MICRO)
+    held = [m for t, m in markets.items() if t not in settled and m.position != ZERO]
+    open_cost = sum((m.cost for m in held), ZERO).quantize(MICRO)
     cash = revenue + netting - cost - fees
-    realized = cash + open_cost
     return {
         "fills": len(fills), "contracts": contracts, "markets": len(markets),
-        "settled_markets": sum(1 for t in markets if t in settled), "open_markets": len(open_markets),
-        "revenue": revenue, "netted": netting, "cost": cost, "closed_cost": cost - open_cost, "fees": fees,
-        "realized_after_fees": realized, "open_cost": open_cost, "pnl_after_fees": cash,
+        "settled_markets": sum(1 for t in markets if t in settled), "open_markets": len(held),
+        "revenue": revenue, "netted": netting, "cost": cost, "closed_cost": cost - open_cost,
+        "fees": fees, "realized_after_fees": cash + open_cost, "open_cost": open_cost,
+        "pnl_after_fees": cash,
     }
 
 
 def money(value: Decimal) -> str:
-    """Dollars, exact: cents when the amount is whole cents, every digit otherwise (never rounded)."""
+    """Dollars, exact: cents when the amount is whole cents, every digit otherwise (no rounding)."""
     cents = value.quantize(CENT)
     shown = cents if cents == value else value.normalize()
     return f"{'-' if shown < 0 else ''}${abs(shown):,f}"

@@ -1,4 +1,5 @@
-"""The DuckDB ledger is its owner's alone: file 0600, a directory milkbot creates 0700, loose modes handled."""
+"""The DuckDB ledger is its owner's alone: file 0600, a directory milkbot creates 0700, loose modes
+handled."""
 
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ def test_milkbot_db_migrate_creates_a_private_ledger(tmp_path):
     from daemon.cli.main import app
 
     data = tmp_path / "milkbot-data"
-    result = CliRunner().invoke(app, ["--data-dir", str(data), "db", "migrate"], env={"MILKBOT_DATABASE_URL": ""})
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(data), "db", "migrate"], env={"MILKBOT_DATABASE_URL": ""}
+    )
     assert result.exit_code == 0, result.output
     ledgers = list(data.glob("*.duckdb"))
     assert ledgers, list(data.iterdir())
@@ -58,7 +61,7 @@ def test_an_existing_readable_ledger_and_wal_are_tightened(tmp_path):
         db.execute("PRAGMA disable_checkpoint_on_shutdown")  # leave a WAL behind, as a crash would
         db.execute("INSERT INTO t VALUES (2)")
     assert wal.exists()
-    ledger.chmod(0o644)                                     # as older versions left them
+    ledger.chmod(0o644)  # as older versions left them
     wal.chmod(0o644)
     db = connect(f"duckdb:///{ledger}", read_only=True)
     try:

@@ -1,6 +1,7 @@
 """`--as-of` later than the clock is refused on both engines, before the ledger is read.
 
-DuckDB has no clamp of its own: a publish "as of 2030" once showed a fill one minute old on every target.
+DuckDB has no clamp of its own: a publish "as of 2030" once showed a fill one minute old on every
+target.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ def _fresh_fill(db_url: str):
     """A ledger whose only fill is one minute old by the real clock; returns that clock reading."""
     with connect(db_url) as db:
         now = db.scalar("SELECT now()") if db.engine == "postgres" else SystemClock().now()
-        LedgerKit(db, secret="asof").trade(now - timedelta(minutes=1), "NYC", now.date(), 44,
-                                           received_at=now - timedelta(minutes=1))
+        LedgerKit(db, secret="asof").trade(
+            now - timedelta(minutes=1),
+            "NYC",
+            now.date(),
+            44,
+            received_at=now - timedelta(minutes=1),
+        )
     return now
 
 
@@ -37,7 +43,17 @@ def test_milkbot_publish_refuses_an_as_of_in_the_future(db_url, tmp_path):
 
     _fresh_fill(db_url)
     out = tmp_path / "site"
-    args = ["--database-url", db_url, "publish", "--target", "local", "--out", str(out), "--as-of", FUTURE]
+    args = [
+        "--database-url",
+        db_url,
+        "publish",
+        "--target",
+        "local",
+        "--out",
+        str(out),
+        "--as-of",
+        FUTURE,
+    ]
     result = CliRunner().invoke(app, args, env={"MILKBOT_PUBLISHER_DATABASE_URL": ""})
     assert result.exit_code == 2, result.output
     line = _one_line(result.output)
@@ -51,8 +67,9 @@ def test_python_m_publisher_refuses_an_as_of_in_the_future(db_url, tmp_path):
 
     _fresh_fill(db_url)
     out = tmp_path / "site"
-    result = CliRunner().invoke(app, ["--target", "local", "--out", str(out), "--at", FUTURE,
-                                      "--database-url", db_url])
+    result = CliRunner().invoke(
+        app, ["--target", "local", "--out", str(out), "--at", FUTURE, "--database-url", db_url]
+    )
     assert result.exit_code == 2, result.output
     assert "is ahead of the clock" in _one_line(result.output)
     assert not (out / "index.html").exists()
@@ -65,7 +82,17 @@ def test_an_as_of_of_now_publishes_without_the_fresh_fill(db_url, tmp_path):
     now = _fresh_fill(db_url)
     out = tmp_path / "site"
     as_of = (now - timedelta(seconds=1)).isoformat()
-    args = ["--database-url", db_url, "publish", "--target", "local", "--out", str(out), "--as-of", as_of]
+    args = [
+        "--database-url",
+        db_url,
+        "publish",
+        "--target",
+        "local",
+        "--out",
+        str(out),
+        "--as-of",
+        as_of,
+    ]
     result = CliRunner().invoke(app, args, env={"MILKBOT_PUBLISHER_DATABASE_URL": ""})
     assert result.exit_code == 0, result.output
     assert " 0 trades)" in result.output and (out / "index.html").exists()
@@ -74,8 +101,11 @@ def test_an_as_of_of_now_publishes_without_the_fresh_fill(db_url, tmp_path):
 def test_parse_at_compares_with_the_injected_clock():
     from publisher.cli import AheadOfClockError, parse_at
 
-    clock = FixedClock(SystemClock().now().replace(year=2026, month=1, day=15, hour=12, minute=0, second=0,
-                                                   microsecond=0))
+    clock = FixedClock(
+        SystemClock()
+        .now()
+        .replace(year=2026, month=1, day=15, hour=12, minute=0, second=0, microsecond=0)
+    )
     assert parse_at("2026-01-15T12:00:00Z", clock) == clock.now()
     assert parse_at(None, clock) == clock.now()
     with pytest.raises(AheadOfClockError, match="use --as-of 2026-01-15T12:00Z or earlier"):
