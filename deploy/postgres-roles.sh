@@ -18,4 +18,8 @@ SELECT 'CREATE DATABASE ${db} OWNER milkbot' WHERE NOT EXISTS (SELECT 1 FROM pg_
 REVOKE ALL ON DATABASE ${db} FROM PUBLIC;
 GRANT CONNECT ON DATABASE ${db} TO milkbot, milkbot_publisher;
 SQL
+# As the superuser: close the statistics, size, lock and xid routes to the publisher (idempotent;
+# see RUNBOOK "What the publisher role may not see").
+hardening="$(dirname "$0")/../migrations/0040_publisher_stats_isolation.postgres.sql"
+psql -v ON_ERROR_STOP=1 -d "$db" -f "$hardening"
 echo "now run, as the daemon user: MILKBOT_DATABASE_URL=postgresql://milkbot:…@127.0.0.1/${db} milkbot db migrate"

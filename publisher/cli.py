@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from publisher._resources import ResourceError
-from publisher.clock import SystemClock, ensure_utc
+from publisher.clock import Clock, SystemClock, ensure_utc
 from publisher.config import PublisherConfig
 from publisher.db import PublisherDBError
 from publisher.publish import PublishResult, publish
@@ -28,10 +28,18 @@ DATABASE_URL_ENV = "MILKBOT_PUBLISHER_DATABASE_URL"
 
 app = typer.Typer(help="Build and publish the delayed public site.", add_completion=False)
 
+class AheadOfClockError(EmbargoError):
+    """`--as-of` later than the clock: the cut-off would be under an hour old, or not yet reached.
+
+    Postgres would clamp it (FutureCutoffError); DuckDB has no clamp and would publish fills a
+    minute old. Refused on both engines, before the database is opened.
+    """
+
+
 # What an operator can act on: printed as one line, no traceback. The previous release stays in place.
 OPERATOR_ERRORS = (PublisherDBError, EmbargoError, R2Error, PagesError, ResourceError, FileExistsError,
                    OutputDirError)
-BAD_INPUT = (FutureCutoffError, OutputDirError)
+BAD_INPUT = (FutureCutoffError, AheadOfClockError, OutputDirError)
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
@@ -48,13 +56,20 @@ def config_from_env(env: dict[str, str]) -> PublisherConfig:
     return PublisherConfig(**fields)
 
 
-def parse_at(value: str | None) -> datetime:
+def parse_at(value: str | None, clock: Clock | None = None) -> datetime:
+    now = (clock or SystemClock()).now()
     if value is None:
-        return SystemClock().now()
+        return now
     try:
-        return ensure_utc(datetime.fromisoformat(value))
+        at = ensure_utc(datetime.fromisoformat(value))
     except ValueError as exc:
         raise typer.BadParameter(f"--at: {exc}") from None
+    if at > now:
+        raise AheadOfClockError(
+            f"publish time {at:%Y-%m-%dT%H:%M:%SZ} is ahead of the clock"
+            f" ({now:%Y-%m-%dT%H:%M:%SZ}): it would publish trades younger than the delay; use --as-of {now:%Y-%m-%dT%H:%MZ}"
+            " or earlier")
+    return at
 
 
 def report(result: PublishResult, verbose: bool = False) -> None:

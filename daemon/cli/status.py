@@ -57,7 +57,7 @@ def positions(ctx: typer.Context) -> None:
 
 
 def pnl(ctx: typer.Context) -> None:
-    """P&L after fees from fills and exchange settlements."""
+    """P&L as the exchange books it: settlements, netted YES+NO pairs, fees, open cost."""
     from daemon.runtime.reports import pnl_summary
 
     settings = settings_from_ctx(ctx)
@@ -71,11 +71,36 @@ def pnl(ctx: typer.Context) -> None:
             " ORDER BY s.city_code")
     finally:
         db.close()
-    typer.echo(f"fills {p['fills']} ({p['contracts']} contracts)  cost ${p['cost']:.2f}  fees ${p['fees']:.2f}")
-    typer.echo(f"settlement revenue ${p['revenue']:.2f} over {p['settled_markets']} traded settled markets")
-    typer.echo(f"realized P&L after fees ${p['realized_after_fees']:.2f}   open positions at cost ${p['open_cost']:.2f}")
+    for line in pnl_lines(p):
+        typer.echo(line)
     typer.echo("settled revenue by city:")
     echo_rows(by_city, ["city_code", "markets", "revenue"])
+
+
+def pnl_lines(p: dict) -> list[str]:
+    """The P&L as an addition the reader can check, each figure exact and labelled (pnl_summary)."""
+    from daemon.runtime.reports import money
+
+    def markets(n: int, kind: str) -> str:
+        return f"{n} {kind} market{'' if n == 1 else 's'}"
+
+    pairs = f"{p['netted'].normalize():f}"
+    rows = [
+        ("", "settlement revenue", p["revenue"],
+         f"paid on contracts held at settlement ({markets(p['settled_markets'], 'settled')})"),
+        ("+", "netting revenue", p["netted"],
+         f"{pairs} YES+NO pairs held in one market, closed out at $1 each"),
+        ("-", "cost of closed contracts", p["closed_cost"],
+         f"cost of all fills {money(p['cost'])} less open cost {money(p['open_cost'])}"),
+        ("-", "fees", p["fees"], f"on {p['fills']} fills ({p['contracts']} contracts)"),
+        ("=", "realized P&L after fees", p["realized_after_fees"], ""),
+        ("-", "open cost", p["open_cost"],
+         f"cost still held in {markets(p['open_markets'], 'unsettled')}"),
+        ("=", "cash P&L after fees", p["pnl_after_fees"], "the change in exchange cash"),
+    ]
+    width = max(len(money(v)) for _, _, v, _ in rows)
+    return [f"{op:1} {label:<25} {money(v):>{width}}" + (f"   {why}" if why else "")
+            for op, label, v, why in rows]
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from daemon.ledger import file_mode
 from publisher.redact import redact_error
 from publisher.redact import redact_url as _redact_url
 
@@ -269,12 +270,14 @@ def _connect_duckdb(target: str, read_only: bool) -> Database:
     import duckdb
 
     if target != ":memory:":
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        file_mode.prepare_directory(Path(target))  # created 0700; an open one is warned about
     try:
         conn = duckdb.connect(target, read_only=read_only)
     except duckdb.Error as exc:
         hint = " (another milkbot process has it open: stop it or use another --data-dir)" if "lock" in str(exc).lower() else ""
         reason = str(exc).strip().splitlines()[0]
         raise DatabaseError(f"cannot open DuckDB file {target}: {reason}{hint}") from exc
+    if target != ":memory:":
+        file_mode.tighten(Path(target))  # ledger and WAL 0600: no other local user reads trades
     conn.execute("SET TimeZone = 'UTC'")
     return Database("duckdb", conn, target)

@@ -3,58 +3,99 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from daemon.ledger.db import Database
+from daemon.trading.intents import book_side_and_yes_price
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
+CENT = Decimal("0.01")
+MICRO = Decimal("0.000001")
 
 
 def _d(value: Any) -> Decimal:
     return ZERO if value is None else Decimal(str(value))
 
 
-def pnl_summary(db: Database, *, include_fill: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
-    """Cash-basis P&L from the ledger: settlement revenue + netted pairs − cost of fills − fees.
+@dataclass
+class _Market:
+    """One market's fills replayed as the exchange books them (sim engine `_apply_fill`)."""
 
-    Kalshi nets YES against NO in one market: each YES+NO pair held is closed for $1 at once, so buying NO
-    while holding YES returns cash before settlement. `realized_after_fees` covers settled markets only;
-    `open_cost` is what is still at stake in unsettled markets (cost − netted pairs).
+    position: Decimal = ZERO  # signed YES contracts (NO held is negative)
+    cost: Decimal = ZERO      # cost basis held, at average cost as the exchange keeps it
+    paid: Decimal = ZERO      # Σ contracts bought × price paid (a sale buys the other side)
+    netting: Decimal = ZERO   # $1 per YES+NO pair closed out against each other
+    fees: Decimal = ZERO
+
+
+def _replay(fill: dict[str, Any], m: _Market) -> None:
+    count = _d(fill["count"])
+    book_side, yes_price = book_side_and_yes_price(
+        str(fill["side"]), str(fill["action"]), _d(fill["price"]))
+    paid = yes_price if book_side == "bid" else ONE - yes_price
+    held_against = -m.position if book_side == "bid" else m.position
+    closing = min(count, max(held_against, ZERO))
+    if closing > ZERO:  # buy the other side at `paid`, redeem each pair for $1 at once
+        average_cost = m.cost / abs(m.position)
+        m.cost -= average_cost * closing if closing < abs(m.position) else m.cost
+        m.netting += closing
+    m.cost += (count - closing) * paid
+    m.paid += count * paid
+    m.position += count if book_side == "bid" else -count
+    m.fees += _d(fill["fee"])
+
+
+def pnl_summary(db: Database, *, include_fill: Callable[[dict[str, Any]], bool] | None = None
+                ) -> dict[str, Any]:
+    """The one P&L definition, booked as Kalshi books cash (and the simulator, which follows it):
+
+        settlement revenue + netting revenue − cost of closed contracts − fees = realized P&L
+        realized P&L − open cost                                               = cash P&L
+
+    (both after fees). Every fill pays its side's price (selling YES at p is buying NO at 1 − p).
+    A YES and a NO contract held in one market are closed out against each other for $1 at once
+    (netting revenue), releasing their cost at average cost. Settlement pays the contracts still
+    held. Open cost is the cost basis still held in unsettled markets; every other cost, and every
+    fee, is realized. Cash P&L equals the change in exchange cash exactly. Open cost is kept to the
+    micro-dollar (average cost can divide unevenly) and realized is derived from it, so the printed
+    components always add up.
     """
-    settled = {r["ticker"]: _d(r["revenue"]) for r in db.query("SELECT ticker, revenue FROM ops.settlements")}
-    fills = db.query("SELECT ticker, side, action, count, price, fee, filled_at FROM ops.fills")
+    settled = {r["ticker"]: _d(r["revenue"])
+               for r in db.query("SELECT ticker, revenue FROM ops.settlements")}
+    fills = db.query("SELECT ticker, side, action, count, price, fee, filled_at FROM ops.fills"
+                     " ORDER BY filled_at, id")
     if include_fill is not None:  # e.g. the go-live gate: only fills inside DEMO runs
         fills = [f for f in fills if include_fill(f)]
-    per_ticker: dict[str, dict[str, Decimal]] = {}
+    markets: dict[str, _Market] = {}
     contracts = ZERO
     for f in fills:
-        t = per_ticker.setdefault(f["ticker"], {"yes": ZERO, "no": ZERO, "cost": ZERO, "fees": ZERO})
-        sign = 1 if f["action"] == "buy" else -1
-        t[f["side"]] += sign * _d(f["count"])
-        t["cost"] += sign * _d(f["count"]) * _d(f["price"])
-        t["fees"] += _d(f["fee"])
+        _replay(f, markets.setdefault(f["ticker"], _Market()))
         contracts += _d(f["count"])
-    totals = {"cost": ZERO, "fees": ZERO, "netted": ZERO}
-    realized = open_cost = ZERO
-    for ticker, t in per_ticker.items():
-        netted = max(min(t["yes"], t["no"]), ZERO)  # $1 back per YES+NO pair
-        totals["cost"] += t["cost"]
-        totals["fees"] += t["fees"]
-        totals["netted"] += netted
-        if ticker in settled:
-            realized += settled[ticker] + netted - t["cost"] - t["fees"]
-        else:
-            open_cost += t["cost"] - netted
-    revenue = sum(settled.values(), ZERO)
+    revenue = sum((settled[t] for t in markets if t in settled), ZERO)  # only markets with counted fills
+    netting = sum((m.netting for m in markets.values()), ZERO)
+    cost = sum((m.paid for m in markets.values()), ZERO)
+    fees = sum((m.fees for m in markets.values()), ZERO)
+    held = [m for t, m in markets.items() if t not in settled and m.position != ZERO]
+    open_cost = sum((m.cost for m in held), ZERO).quantize(MICRO)
+    cash = revenue + netting - cost - fees
     return {
-        "fills": len(fills), "contracts": contracts, "cost": totals["cost"], "fees": totals["fees"],
-        "revenue": revenue, "netted": totals["netted"],
-        "settled_markets": sum(1 for t in per_ticker if t in settled),
-        "realized_after_fees": realized, "open_cost": open_cost,
-        "pnl_after_fees": revenue + totals["netted"] - totals["cost"] - totals["fees"],
+        "fills": len(fills), "contracts": contracts, "markets": len(markets),
+        "settled_markets": sum(1 for t in markets if t in settled), "open_markets": len(held),
+        "revenue": revenue, "netted": netting, "cost": cost, "closed_cost": cost - open_cost,
+        "fees": fees, "realized_after_fees": cash + open_cost, "open_cost": open_cost,
+        "pnl_after_fees": cash,
     }
+
+
+def money(value: Decimal) -> str:
+    """Dollars, exact: cents when the amount is whole cents, every digit otherwise (no rounding)."""
+    cents = value.quantize(CENT)
+    shown = cents if cents == value else value.normalize()
+    return f"{'-' if shown < 0 else ''}${abs(shown):,f}"
 
 
 def positions(db: Database) -> list[dict[str, Any]]:
