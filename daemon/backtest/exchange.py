@@ -390,7 +390,8 @@ class TapeExchange:
         status_map = {"unopened": "initialized", "open": "active", "closed": "closed", "settled": "finalized"}
         out = []
         for m in self.tape.markets.values():
-            if (event_ticker and m.event_ticker != event_ticker) or (series_ticker and m.series_ticker != series_ticker) \
+            if (event_ticker and m.event_ticker != event_ticker) \
+                    or (series_ticker and m.series_ticker != series_ticker) \
                     or (wanted is not None and m.ticker not in wanted):
                 continue
             close_s = wire.unix_s(m.close_time)

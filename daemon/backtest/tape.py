@@ -269,13 +269,14 @@ class Tape:
               count(*) FILTER (WHERE open_time IS NOT NULL AND (created_time < open_time
                                                               OR created_time >= close_time)) FROM tr""").fetchone()
         stats.dropped_unknown_ticker, stats.dropped_outside_hours = int(unknown), int(outside)
-        bad = con.execute("""SELECT ticker FROM tr WHERE open_time IS NOT NULL AND (yes_price NOT BETWEEN 1 AND 99
-                             OR count <= 0 OR taker_side NOT IN ('yes', 'no') OR created_time IS NULL) LIMIT 1""").fetchall()
+        bad = con.execute("""
+            SELECT ticker FROM tr WHERE open_time IS NOT NULL AND (yes_price NOT BETWEEN 1 AND 99 OR count <= 0
+              OR taker_side NOT IN ('yes', 'no') OR created_time IS NULL) LIMIT 1""").fetchall()
         if bad:
             raise TapeError(f"{TRADES_FILE}: impossible trade in {bad[0][0]} (price, count, side or time)")
         arrays = con.execute("""
-            SELECT CAST(id AS INTEGER) AS k, epoch_us(created_time) AS t, CAST(yes_price AS SMALLINT) AS p, CAST(count AS INTEGER) AS n,
-                   taker_side = 'yes' AS y
+            SELECT CAST(id AS INTEGER) AS k, epoch_us(created_time) AS t, CAST(yes_price AS SMALLINT) AS p,
+                   CAST(count AS INTEGER) AS n, taker_side = 'yes' AS y
             FROM tr WHERE open_time IS NOT NULL AND created_time >= open_time AND created_time < close_time
             ORDER BY id, created_time, trade_id""").fetchnumpy()
         tickers = np.ascontiguousarray(arrays["k"], dtype=np.int32)
@@ -353,7 +354,8 @@ def _settles_at(close_time: datetime, expected: datetime | None, timer: int) -> 
     return max(expected, close_time) + timedelta(seconds=timer)
 
 
-def _sweep_prices(time_us: np.ndarray, price: np.ndarray, taker_yes: np.ndarray, ticker_starts: np.ndarray) -> np.ndarray:
+def _sweep_prices(time_us: np.ndarray, price: np.ndarray, taker_yes: np.ndarray,
+                  ticker_starts: np.ndarray) -> np.ndarray:
     """For every trade, the deepest price of its same-timestamp sweep (max YES price if the taker bought YES)."""
     n = len(time_us)
     new_group = np.r_[True, time_us[1:] != time_us[:-1]]

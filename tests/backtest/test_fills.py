@@ -108,7 +108,8 @@ def test_only_trades_after_the_order_fill_it(tmp_path: Path) -> None:
     assert exchange.get_order(before.order.order_id).fill_count == 10
     assert exchange.get_order(after.order.order_id).fill_count == 0
     fill = next(exchange.iter_fills(order_id=before.order.order_id))
-    assert fill.created_time == T0 - timedelta(seconds=10) and fill.is_taker is False and fill.yes_price == Decimal("0.22")
+    assert fill.created_time == T0 - timedelta(seconds=10)
+    assert fill.is_taker is False and fill.yes_price == Decimal("0.22")
 
 
 def test_a_trade_planted_one_microsecond_later_changes_nothing_now(tmp_path: Path) -> None:
