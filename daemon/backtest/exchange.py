@@ -154,6 +154,8 @@ class TapeExchange:
         self._models: dict[str, tuple[tuple, Any]] = {}
         self._order_models: dict[str, tuple[tuple, Order]] = {}
         self._books: dict[str, tuple[tuple, OrderBook]] = {}
+        self._events: dict[str, tuple[tuple, Event]] = {}
+        self._visible: dict[str, int] = {}             # ticker → trades visible at self._now (memo per instant)
         # Per series: events by first open time, and the longest event life, so "open now" is a bisect.
         self._by_open: dict[str, tuple[list[datetime], list[str], timedelta]] = {}
         for series in tape.series:
@@ -194,7 +196,17 @@ class TapeExchange:
             self._append_fill(fill)
         self._settle(now)
         self._now = now
+        self._visible.clear()
         return now
+
+    def _seen(self, ticker: str, now: datetime) -> int:
+        """How many of the ticker's trades are visible at `now` (created_time < now), memoised per instant."""
+        if now != self._now:
+            return self.tape.trades(ticker).index_before(to_us(now))
+        count = self._visible.get(ticker)
+        if count is None:
+            count = self._visible[ticker] = self.tape.trades(ticker).index_before(to_us(now))
+        return count
 
     def _next_id(self, kind: str) -> str:
         self._seq += 1
@@ -221,7 +233,7 @@ class TapeExchange:
     def _modelled_levels(self, ticker: str, now: datetime) -> tuple[list[list[Any]], list[list[Any]], int]:
         """(bids high→low, asks low→high) as [YES cents, contracts left], and the last-trade index they hang on."""
         trades = self.tape.trades(ticker)
-        j = trades.index_before(to_us(now))
+        j = self._seen(ticker, now)
         if j == 0:
             return [], [], 0
         last, taker_yes = int(trades.sweep_price[j - 1]), bool(trades.taker_yes[j - 1])
@@ -288,8 +300,7 @@ class TapeExchange:
         return out
 
     def _market_model(self, market: TapeMarket, now: datetime) -> Market:
-        trades = self.tape.trades(market.ticker)
-        key = (self.market_status(market, now), trades.index_before(to_us(now)),
+        key = (self.market_status(market, now), self._seen(market.ticker, now),
                self._spread_model(now).cents, self._book_version.get(market.ticker, 0))
         cached = self._models.get(market.ticker)
         if cached is not None and cached[0] == key:
@@ -301,11 +312,17 @@ class TapeExchange:
     def _event_model(self, event_ticker: str, now: datetime) -> Event:
         markets = self.tape.events[event_ticker]
         first = markets[0]
-        return Event.model_validate({
+        nested = [self._market_model(m, now) for m in markets]
+        key = tuple(self._models[m.ticker][0] for m in markets)      # the nested markets' own cache keys
+        cached = self._events.get(event_ticker)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        event = Event.model_validate({
             "event_ticker": event_ticker, "series_ticker": first.series_ticker, "title": first.event_title,
             "sub_title": first.event_sub_title, "category": "Climate and Weather", "mutually_exclusive": True,
-            "collateral_return_type": "MECNET", "strike_date": wire.ts(first.close_time),
-            "markets": [self._market_model(m, now) for m in markets]})
+            "collateral_return_type": "MECNET", "strike_date": wire.ts(first.close_time), "markets": nested})
+        self._events[event_ticker] = (key, event)
+        return event
 
     def _event_status(self, event_ticker: str, now: datetime) -> str:
         statuses = {self.market_status(m, now) for m in self.tape.events[event_ticker]}
@@ -410,7 +427,7 @@ class TapeExchange:
         status = self.market_status(market, now)
         if status != "active":
             return OrderBook(market_ticker=ticker, received_at=now)
-        key = (self.tape.trades(ticker).index_before(to_us(now)), self._spread_model(now).cents,
+        key = (self._seen(ticker, now), self._spread_model(now).cents,
                self._book_version.get(ticker, 0), depth)
         cached = self._books.get(ticker)
         if cached is not None and cached[0] == key:
