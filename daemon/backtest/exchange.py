@@ -28,21 +28,23 @@ markets we hold. Deterministic: no randomness; ids derive from a counter. Never 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import json
+import threading
 import uuid
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 
 import numpy as np
 
 from daemon.backtest.fills import FillRule, RestingFillState, Strict
-from daemon.backtest.spread import FixedSpread, SpreadModel
+from daemon.backtest.spread import SpreadModel, SpreadSource, WalkForwardSpread
 from daemon.backtest.tape import Tape, TapeMarket, from_us, to_us
 from daemon.clock import Clock, ensure_utc
 from daemon.economics import fees
@@ -105,6 +107,18 @@ class _Taken:
     used: dict[tuple[str, int], Decimal] = field(default_factory=dict)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """One caller at a time (the simulator's rule): the daemon's loops never overlap, other threads may read."""
+    @functools.wraps(method)
+    def wrapper(self: TapeExchange, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
 def _unix(value: datetime | int | None) -> int | None:
     if value is None or isinstance(value, int):
         return value
@@ -120,7 +134,7 @@ def _pages(n: int, limit: int) -> int:
 
 
 class TapeExchange:
-    def __init__(self, tape: Tape, clock: Clock, *, fill_rule: FillRule | None = None, spread: Any = None,
+    def __init__(self, tape: Tape, clock: Clock, *, fill_rule: FillRule | None = None, spread: SpreadSource | None = None,
                  balance_cents: int = 100_000, depth: Decimal = DEFAULT_DEPTH, levels: int = DEFAULT_LEVELS,
                  fee_type: fees.FeeType = fees.FeeType.QUADRATIC, fee_multiplier: Decimal = ONE,
                  key_id: str = "backtest") -> None:
@@ -129,12 +143,13 @@ class TapeExchange:
         self.tape = tape
         self.clock = clock
         self.fill_rule = fill_rule or Strict()
-        self.spread = spread or FixedSpread()
+        self.spread = spread if spread is not None else WalkForwardSpread(tape)
         self.depth = Decimal(depth)
         self.levels = levels
         self.fee_type = fees.FeeType(fee_type)
         self.fee_multiplier = fee_multiplier
         self.key_id = key_id
+        self._lock = threading.RLock()
         cash = dollars_from_cents(balance_cents)
         self.account = SimAccount(key_id, None, cash=cash, deposits=cash)
         self.orders: dict[str, SimOrder] = {}
@@ -182,6 +197,7 @@ class TapeExchange:
         self.close()
 
     # -- time -------------------------------------------------------------------------------------------
+    @_locked
     def advance(self) -> datetime:
         """Bring the exchange to clock.now(): fills from new trades, closes, settlements. Returns now."""
         now = ensure_utc(self.clock.now())
@@ -335,11 +351,13 @@ class TapeExchange:
         return "closed"
 
     # -- market data reads ------------------------------------------------------------------------------
+    @_locked
     def get_exchange_status(self) -> ExchangeStatus:
         self.advance()
         self.request_count += 1
         return ExchangeStatus(exchange_active=True, trading_active=True)
 
+    @_locked
     def get_series(self, ticker: str) -> Series:
         self.request_count += 1
         if ticker.upper() not in self.tape.series:
@@ -347,6 +365,7 @@ class TapeExchange:
         return Series(ticker=ticker.upper(), category="Climate and Weather", frequency="daily",
                       fee_type=self.fee_type.value, fee_multiplier=self.fee_multiplier)
 
+    @_locked
     def iter_events(self, *, series_ticker: str | None = None, status: str | None = None,
                     with_nested_markets: bool = True, min_close_ts: datetime | int | None = None,
                     limit: int = 200) -> Iterator[Event]:
@@ -378,10 +397,12 @@ class TapeExchange:
             out.extend(events[begin:end])
         return out
 
+    @_locked
     def discover_events(self, series_tickers: Iterable[str], *, status: str = "open") -> dict[str, list[Event]]:
         """Events with nested markets per series, as of now (point-in-time quotes, never recorded ones)."""
         return {s: list(self.iter_events(series_ticker=s, status=status)) for s in dict.fromkeys(series_tickers)}
 
+    @_locked
     def get_event(self, event_ticker: str, *, with_nested_markets: bool = True) -> Event:
         now = self.advance()
         self.request_count += 1
@@ -389,6 +410,7 @@ class TapeExchange:
             raise error_from_response(404, json.dumps({"error": {"code": "not_found", "message": event_ticker}}))
         return self._event_model(event_ticker, now)
 
+    @_locked
     def get_market(self, ticker: str) -> Market:
         now = self.advance()
         self.request_count += 1
@@ -397,6 +419,7 @@ class TapeExchange:
             raise error_from_response(404, json.dumps({"error": {"code": "not_found", "message": ticker}}))
         return self._market_model(market, now)
 
+    @_locked
     def iter_markets(self, *, event_ticker: str | None = None, series_ticker: str | None = None,
                      tickers: Iterable[str] | None = None, status: str | None = None,
                      min_close_ts: datetime | int | None = None, max_close_ts: datetime | int | None = None,
@@ -444,6 +467,7 @@ class TapeExchange:
         self._books[ticker] = (key, book)
         return book
 
+    @_locked
     def get_orderbook(self, ticker: str, depth: int | None = None) -> OrderBook:
         now = self.advance()
         self.request_count += 1
@@ -451,6 +475,7 @@ class TapeExchange:
             raise error_from_response(404, json.dumps({"error": {"code": "not_found", "message": ticker}}))
         return self._book_model(ticker, now, depth)
 
+    @_locked
     def get_orderbooks(self, tickers: Iterable[str]) -> list[OrderBook]:
         now = self.advance()
         wanted = [t for t in dict.fromkeys(tickers) if t in self.tape.markets]
@@ -458,6 +483,7 @@ class TapeExchange:
         return [self._book_model(t, now) for t in wanted]
 
     # -- portfolio reads --------------------------------------------------------------------------------
+    @_locked
     def get_balance(self) -> Balance:
         now = self.advance()
         self.request_count += 1
@@ -495,6 +521,7 @@ class TapeExchange:
     def _not_found(self, what: str) -> ExchangeError:
         return error_from_response(404, json.dumps({"error": {"code": "not_found", "message": f"{what} not found"}}))
 
+    @_locked
     def get_order(self, order_id: str) -> Order:
         self.advance()
         self.request_count += 1
@@ -503,6 +530,7 @@ class TapeExchange:
             raise self._not_found(f"order {order_id}")
         return self._order_model(order)
 
+    @_locked
     def iter_orders(self, *, ticker: str | None = None, event_ticker: str | None = None,
                     status: str | None = None, min_ts: datetime | int | None = None,
                     max_ts: datetime | int | None = None, limit: int = 200) -> Iterator[Order]:
@@ -524,6 +552,7 @@ class TapeExchange:
         self.request_count += _pages(len(chosen), limit)
         return iter([self._order_model(o) for o in chosen])
 
+    @_locked
     def find_order_by_client_id(self, client_order_id: str, *, ticker: str | None = None,
                                 min_ts: datetime | int | None = None) -> Order | None:
         """What the client's list-and-filter finds: our order with that client id, or None."""
@@ -538,6 +567,7 @@ class TapeExchange:
             return None
         return self._order_model(order)
 
+    @_locked
     def iter_fills(self, *, ticker: str | None = None, order_id: str | None = None,
                    min_ts: datetime | int | None = None, max_ts: datetime | int | None = None,
                    limit: int = 200) -> Iterator[Fill]:
@@ -550,6 +580,7 @@ class TapeExchange:
         self.request_count += _pages(len(chosen), limit)
         return iter([Fill.model_validate(wire.fill_json(f)) for f in chosen])
 
+    @_locked
     def iter_positions(self, *, ticker: str | None = None, event_ticker: str | None = None,
                        count_filter: str | None = None, limit: int = 200) -> Iterator[Position]:
         """Unsettled positions (non-zero, or with resting orders), like Kalshi since 2025-12-11."""
@@ -562,6 +593,7 @@ class TapeExchange:
         self.request_count += _pages(len(chosen), limit)
         return iter([Position.model_validate(wire.position_json(p, resting.get(p.ticker, 0))) for p in chosen])
 
+    @_locked
     def iter_settlements(self, *, ticker: str | None = None, event_ticker: str | None = None,
                          min_ts: datetime | int | None = None, max_ts: datetime | int | None = None,
                          limit: int = 200) -> Iterator[Settlement]:
@@ -574,12 +606,14 @@ class TapeExchange:
         self.request_count += _pages(len(chosen), limit)
         return iter([Settlement.model_validate(wire.settlement_json(s)) for s in chosen])
 
+    @_locked
     def unsettled(self) -> list[str]:
         """Markets we hold whose settlement time has passed but whose record has no result (never settled)."""
         self.advance()
         return sorted(self._unsettled)
 
     # -- order writes -----------------------------------------------------------------------------------
+    @_locked
     def create_order(self, request: OrderRequest) -> CreateOrderOutcome:
         """One limit order. Never raises for exchange-side refusals: the outcome the client would return."""
         now = self.advance()
@@ -599,6 +633,7 @@ class TapeExchange:
             return CreateOrderOutcome("unknown", cid, error=exc)
         return CreateOrderOutcome("accepted", cid, order=order_from_ack(request, ack, now), ack=ack)
 
+    @_locked
     def cancel_order_ack(self, order_id: str) -> OrderAck:
         now = self.advance()
         self.request_count += 1
@@ -616,6 +651,7 @@ class TapeExchange:
         return OrderAck.model_validate({"client_order_id": order.client_order_id, "order_id": order.order_id,
                                         "reduced_by": f"{reduced:.2f}", "ts_ms": wire.unix_ms(now)})
 
+    @_locked
     def cancel_order(self, order_id: str) -> Order:
         """Cancel, then read the order back (as the client does)."""
         self.cancel_order_ack(order_id)

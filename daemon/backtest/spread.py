@@ -16,6 +16,7 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Protocol
 
 import numpy as np
 
@@ -100,6 +101,11 @@ class SpreadSamples:
             else:
                 cents.append(max(1, math.ceil(float(np.median(chosen)))))
         return SpreadModel(tuple(cents), tuple(counts), before)
+
+
+class SpreadSource(Protocol):
+    def model_at(self, now: datetime) -> SpreadModel:
+        """The spread table in force at `now` (fitted on nothing later than now)."""
 
 
 class WalkForwardSpread:
