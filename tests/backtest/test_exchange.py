@@ -254,3 +254,27 @@ def test_the_order_manager_and_reconciler_run_against_it(duckdb_db: Database, tm
     settled = duckdb_db.query_one("SELECT market_result, revenue FROM ops.settlements WHERE ticker = ?", (M,))
     assert (settled["market_result"], Decimal(settled["revenue"])) == ("no", 10)
     assert check_consistency(exchange) == []
+
+
+def test_the_reconciler_lists_many_orders_in_one_call_and_finds_no_discrepancy(duckdb_db: Database,
+                                                                              tmp_path: Path) -> None:
+    exchange, clock = _exchange(tmp_path, [T(60, 45, 3)])
+    oms = OrderManager(duckdb_db, exchange, clock, registry=default_registry())
+    assert oms.reconcile().ok
+    for n, (ticker, price) in enumerate([(M, "0.60"), (M, "0.58"), (N, "0.20"), (N, "0.15"), (M, "0.55")]):
+        key = make_intent_key(ticker, "no", "buy", DAY, f"entry{n}")
+        intent = Intent(intent_key=key, ticker=ticker, city_code="NYC", climate_day=DAY, side="no", action="buy",
+                        count=Decimal(5), limit_price=Decimal(price))
+        assert oms.submit(intent).status == "placed"
+    calls = exchange.request_count
+    clock.set(T0 + timedelta(minutes=5))
+    report = oms.reconcile()
+    assert report.ok and report.orders_checked == 5, report.to_dict()
+    assert exchange.request_count - calls < 10            # one listing, not a GET per order
+    filled = duckdb_db.query("SELECT client_order_id, filled_count FROM ops.orders WHERE filled_count > 0")
+    assert [Decimal(r["filled_count"]) for r in filled] == [3]
+    clock.set(CLOSE + timedelta(minutes=1))
+    report = oms.reconcile()
+    assert report.ok
+    assert {r["state"] for r in duckdb_db.query("SELECT state FROM ops.orders")} == {"canceled"}   # at close
+    assert check_consistency(exchange) == []
