@@ -4,9 +4,10 @@ The tape has trades, not quotes. The effective spread is measured as in the edge
 of one market by opposite-side takers within 60 s; the YES-taker sweep's price minus the NO-taker sweep's price
 (each sweep at its deepest level) is one sample of ask − bid, at the level of their midpoint. Samples are pooled
 by the distance of that level from the nearer edge, min(p, 100 − p) (buying YES at p is selling NO at 100 − p),
-and the median per bucket, rounded up to a whole cent and at least 1 ¢, is the spread. A bucket with fewer than
-`min_samples` samples keeps the default table (the study's figures: 3 ¢ at 3–20 ¢, 4–5 ¢ at 20–80 ¢).
-`fit_before(t)` uses only samples whose later sweep printed before t: nothing measured on a day is used on it.
+and the median per bucket over the trailing 60 days, rounded up to a whole cent and at least 1 ¢, is the spread.
+A bucket with fewer than `min_samples` samples keeps the default table (the study's figures: 3 ¢ at 3–20 ¢,
+4–5 ¢ at 20–80 ¢). `fit_before(t)` uses only samples whose later sweep printed before t: nothing measured on a
+day is used on it.
 Pure: no clock, no I/O beyond the tape already loaded.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
 import numpy as np
@@ -26,7 +27,10 @@ from daemon.backtest.tape import Tape, to_us
 BUCKET_EDGES = (3, 10, 20, 35)
 DEFAULT_CENTS = (1, 3, 3, 4, 5)
 PAIR_WINDOW_US = 60 * 1_000_000
-MIN_SAMPLES = 50
+# Below this many samples a bucket keeps the default: the thinly traded legacy months (Aug–Oct 2024) give a few
+# hundred pairs per bucket with a median of 0–1 ¢, which is noise, not a spread anyone could trade at.
+MIN_SAMPLES = 1000
+TRAILING = timedelta(days=60)        # the spread is measured on the last 60 days only: markets change
 
 
 def bucket_of(price_cents: int) -> int:
@@ -89,9 +93,10 @@ class SpreadSamples:
             self.spread = np.zeros(0, dtype=np.int32)
 
     def fit_before(self, before: datetime, *, min_samples: int = MIN_SAMPLES,
-                   default: tuple[int, ...] = DEFAULT_CENTS) -> SpreadModel:
+                   default: tuple[int, ...] = DEFAULT_CENTS, trailing: timedelta | None = TRAILING) -> SpreadModel:
         n = int(np.searchsorted(self.time_us, to_us(before), side="left"))
-        bucket, spread = self.bucket[:n], self.spread[:n]
+        first = 0 if trailing is None else int(np.searchsorted(self.time_us, to_us(before - trailing), side="left"))
+        bucket, spread = self.bucket[first:n], self.spread[first:n]
         cents, counts = [], []
         for k in range(len(BUCKET_EDGES) + 1):
             chosen = spread[bucket == k]

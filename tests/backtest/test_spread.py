@@ -73,4 +73,18 @@ def test_the_real_tape_gives_the_studys_level_dependent_spread() -> None:
     assert 2 <= model.cents[1] <= 3 and model.cents[2] == 3 and 4 <= model.cents[3] <= 5 and 4 <= model.cents[4] <= 5
     assert min(model.samples) > 1000
     # Walk-forward: the model for 2025-01-01 knows nothing of 2025 trades.
-    assert samples.fit_before(datetime(2025, 1, 1, tzinfo=UTC)).samples[3] < model.samples[3]
+    assert samples.fit_before(datetime(2025, 1, 1, tzinfo=UTC), trailing=None).samples[3] \
+        < samples.fit_before(datetime(2025, 3, 2, tzinfo=UTC), trailing=None).samples[3]
+    # The thin legacy months (a few hundred pairs a bucket, median 0–1 ¢) keep the default table.
+    assert samples.fit_before(datetime(2024, 10, 20, tzinfo=UTC)).cents == DEFAULT_CENTS
+    assert samples.fit_before(datetime(2024, 10, 20, tzinfo=UTC), min_samples=100).cents[4] == 1
+
+
+def test_the_fit_forgets_samples_older_than_its_window(tmp_path: Path) -> None:
+    trades = []
+    for k in range(60):
+        trades += [T(k * 100.0, 34), T(k * 100.0 + 5, 26, taker="no")]          # 8 ¢ spreads on day 0
+    samples = SpreadSamples(Tape.load(write_tape(tmp_path, [market_row(M)], trades)))
+    assert samples.fit_before(T0 + timedelta(days=1), min_samples=50).cents[3] == 8
+    assert samples.fit_before(T0 + timedelta(days=61), min_samples=50).cents == DEFAULT_CENTS
+    assert samples.fit_before(T0 + timedelta(days=61), min_samples=50, trailing=None).cents[3] == 8
