@@ -170,6 +170,7 @@ class TapeExchange:
         self._order_models: dict[str, tuple[tuple, Order]] = {}
         self._books: dict[str, tuple[tuple, OrderBook]] = {}
         self._events: dict[str, tuple[tuple, Event]] = {}
+        self._fill_models: dict[str, Fill] = {}        # fills never change: one model each
         self._visible: dict[str, int] = {}             # ticker → trades visible at self._now (memo per instant)
         # Per series: events by first open time, and the longest event life, so "open now" is a bisect.
         self._by_open: dict[str, tuple[list[datetime], list[str], timedelta]] = {}
@@ -578,7 +579,13 @@ class TapeExchange:
                   if (not ticker or f.ticker == ticker) and (not order_id or f.order_id == order_id)
                   and (high is None or wire.unix_s(f.created_time) <= high)]
         self.request_count += _pages(len(chosen), limit)
-        return iter([Fill.model_validate(wire.fill_json(f)) for f in chosen])
+        return iter([self._fill_model(f) for f in chosen])
+
+    def _fill_model(self, fill: SimFill) -> Fill:
+        model = self._fill_models.get(fill.fill_id)
+        if model is None:
+            model = self._fill_models[fill.fill_id] = Fill.model_validate(wire.fill_json(fill))
+        return model
 
     @_locked
     def iter_positions(self, *, ticker: str | None = None, event_ticker: str | None = None,
