@@ -30,6 +30,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from daemon.cities import CityRegistry, default_registry
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FALLBACK_SETTLE_DELAY = timedelta(hours=24)   # close → result knowable, when the data has no expiration time
 MARKETS_FILE = Path("kalshi/kxhigh_markets.parquet")
@@ -175,10 +177,22 @@ class Tape:
     # -- loading --------------------------------------------------------------------------------------
     @classmethod
     def load(cls, data_dir: Path | str, *, start: date | None = None, end: date | None = None,
-             series: Iterable[str] | None = None) -> Tape:
-        """Load `data_dir`, keeping climate days in [start, end] (inclusive) and the given series
-        (`KXHIGHNY`…; legacy `HIGHNY` events belong to their `series_ticker`). Raises TapeError."""
+             series: Iterable[str] | None = None, cities: Iterable[str] | None = None,
+             registry: CityRegistry | None = None) -> Tape:
+        """Load `data_dir`, keeping climate days in [start, end] (inclusive) and the given series (`KXHIGHNY`…;
+        legacy `HIGHNY` events belong to their `series_ticker`) and/or cities (codes of the registry, whose
+        series and legacy series they stand for). Raises TapeError."""
         root = Path(data_dir)
+        if cities is not None:
+            registry = registry or default_registry()
+            wanted: list[str] = list(series or [])
+            for code in cities:
+                try:
+                    city = registry.get(code)
+                except KeyError as exc:
+                    raise TapeError(str(exc).strip('"')) from None
+                wanted.extend((*city.series, *city.legacy_series))
+            series = wanted
         for name in (MARKETS_FILE, TRADES_FILE, SETTLEMENTS_FILE):
             if not (root / name).is_file():
                 raise TapeError(f"{root / name}: missing (expected the layout of shared/data)")

@@ -90,6 +90,12 @@ def test_filters_by_climate_day_and_series(real_tape: Tape, tmp_path: Path) -> N
     assert len(tape.trades(some)) == len(real_tape.trades(some))
     assert [m.ticker for m in real_tape.markets_between(date(2025, 1, 1), date(2025, 1, 31), ["KXHIGHNY"])] \
         == list(tape.markets)
+    by_city = Tape.load(shared_data(), start=date(2024, 10, 20), end=date(2024, 10, 27), cities=["nyc", "MIA"])
+    assert {m.series_ticker for m in by_city.markets.values()} == {"KXHIGHNY", "KXHIGHMIA"}
+    assert any(t.startswith("HIGHNY-24OCT20") for t in by_city.markets)          # legacy tickers kept
+    assert len(by_city.events) == 16
+    with pytest.raises(TapeError, match="unknown city"):
+        Tape.load(shared_data(), cities=["XYZ"])
 
 
 def test_last_trade_uses_created_before_and_the_deepest_level_of_a_sweep(tmp_path: Path) -> None:
