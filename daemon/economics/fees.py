@@ -8,6 +8,7 @@ Shared by the daemon, the simulator, backtests and reports: never re-implement i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
 
@@ -73,3 +74,13 @@ def taker_fee_per_contract(price: Decimal, count: Decimal = ONE, multiplier: Dec
     if count <= ZERO:
         raise ValueError("count must be positive")
     return taker_fee(count, price, multiplier) / count
+
+
+def order_taker_fee(fills: Iterable[tuple[Decimal, Decimal]], multiplier: Decimal = ONE) -> Decimal:
+    """The taker fee of ONE order filled at several prices: Kalshi rounds per order, so the exact fees of its
+    (count, price) fills are summed first and rounded up to the cent once (equal to `taker_fee` for one fill)."""
+    exact = ZERO
+    for count, price in fills:
+        _check(count, price)
+        exact += multiplier * TAKER_RATE * count * price * (ONE - price)
+    return ceil_cent(exact)
