@@ -154,6 +154,7 @@ class TapeExchange:
         self.account = SimAccount(key_id, None, cash=cash, deposits=cash)
         self.orders: dict[str, SimOrder] = {}
         self.request_count = 0
+        self.base_url: str | None = None        # in-process: no network, so the daemon allows it in SHADOW only
         self.fees_collected = ZERO
         self._seq = 0
         self._now: datetime | None = None

@@ -174,13 +174,15 @@ def fill_outcomes(db: Database, tape: Any) -> list[FillOutcome]:
         " ORDER BY f.filled_at, f.id")
     out = []
     for r in rows:
-        result = tape.result(r["ticker"])
+        recorded = tape.results.get(r["ticker"])
+        result = recorded.result if recorded is not None else None
         won = None if result not in ("yes", "no") else (result == r["side"])
         out.append(FillOutcome(
             strategy=strategy_of_key(r["intent_key"]), ticker=r["ticker"], city_code=r["city_code"],
             climate_day=r["climate_day"], side=r["side"], count=Decimal(r["count"]), price=Decimal(r["price"]),
             fee=Decimal(r["fee"]), is_taker=bool(r["is_taker"]), filled_at=r["filled_at"],
-            order_created_at=r["order_created_at"], close_time=tape.close_time(r["ticker"]), won=won,
+            order_created_at=r["order_created_at"], close_time=tape.markets[r["ticker"]].close_time if r["ticker"] in tape.markets else None,
+            won=won,
             predicted_edge=None if r["predicted_edge"] is None else Decimal(r["predicted_edge"])))
     return out
 
@@ -211,7 +213,7 @@ def ledger_checks(db: Database, exchange: Any, outcomes: list[FillOutcome]) -> d
     """The ledger's P&L against the exchange's own cash movement (they must agree to the cent when settled)."""
     settled_pnl = sum((f.pnl for f in outcomes if f.pnl is not None), Decimal(0))
     open_cost = sum((f.price * f.count + f.fee for f in outcomes if f.pnl is None), Decimal(0))
-    cash_change = exchange.cash_change()
+    cash_change = exchange.account.cash - exchange.account.deposits
     return {"ledger_settled_pnl": str(settled_pnl), "open_cost": str(open_cost),
             "exchange_cash_change": str(cash_change),
             "cash_matches": cash_change == settled_pnl - open_cost}

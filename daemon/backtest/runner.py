@@ -53,15 +53,21 @@ class BacktestSpec:
 def run_backtest(settings: Settings, spec: BacktestSpec, registry: CityRegistry,
                  progress: Callable[[int, int], None] | None = None) -> BacktestResult:
     from daemon.backtest.exchange import TapeExchange
-    from daemon.backtest.tape import load_tape
+    from daemon.backtest.spread import WalkForwardSpread
+    from daemon.backtest.tape import Tape, TapeError
     from daemon.runtime.daemon import Daemon
     from daemon.weather.recorded import RecordedWeatherFeed
 
     if spec.end < spec.start:
         raise BacktestError(f"--to {spec.end} is before --from {spec.start}")
     fill_rule = parse_fill_rule(spec.fill)
-    tape = load_tape(spec.data_dir)
-    events = tape.events_between(spec.start, spec.end, cities=registry.codes())
+    try:
+        # The scored window's markets; the spread model is fitted on the whole record before each day.
+        tape = Tape.load(spec.data_dir, start=spec.start, end=spec.end, cities=registry.codes, registry=registry)
+        history = Tape.load(spec.data_dir, end=spec.end, cities=registry.codes, registry=registry)
+    except TapeError as exc:
+        raise BacktestError(str(exc)) from None
+    events = recorded_events(tape)
     if not events:
         raise BacktestError(f"no recorded events between {spec.start} and {spec.end} in {spec.data_dir}")
     out_dir = spec.out_dir or settings.data_dir / "backtests" / _run_name(spec, settings)
@@ -73,7 +79,8 @@ def run_backtest(settings: Settings, spec: BacktestSpec, registry: CityRegistry,
     clock = SimulatedClock(first_open - timedelta(minutes=1))
     db = connect(f"duckdb:///{ledger}")
     migrate(db)
-    exchange = TapeExchange(tape, clock, fill_rule, events=events)
+    exchange = TapeExchange(tape, clock, fill_rule=fill_rule, spread=WalkForwardSpread(history),
+                            balance_cents=int(settings.trading.bankroll * 100))
     weather = RecordedWeatherFeed(spec.data_dir, registry)
     bt_settings = settings.model_copy(update={"mode": "shadow", "env": "dev"})
     daemon = Daemon(bt_settings, db, clock, exchange, weather, registry, component="backtest")
@@ -97,10 +104,29 @@ def run_backtest(settings: Settings, spec: BacktestSpec, registry: CityRegistry,
     clock.set(max(clock.now(), last_known) + timedelta(minutes=1))
     daemon.slow_cycle()
     daemon.stop("backtest finished")
-    result = results_from_ledger(db, tape, events, spec, inputs_hash=inputs_hash(spec, settings, tape),
+    result = results_from_ledger(db, tape, events, spec, inputs_hash=inputs_hash(spec, settings),
                                  exchange=exchange, params=params.summary())
+    result.ledger_path = str(ledger)
     db.close()
     return result
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    event_ticker: str
+    climate_day: date
+    open_time: datetime
+    close_time: datetime
+    settlement_known_at: datetime | None
+
+
+def recorded_events(tape: Any) -> list[RecordedEvent]:
+    out = []
+    for event_ticker, markets in tape.events.items():
+        known = [tape.results[m.ticker].settles_at for m in markets if m.ticker in tape.results]
+        out.append(RecordedEvent(event_ticker, markets[0].climate_day, min(m.open_time for m in markets),
+                                 max(m.close_time for m in markets), max(known) if known else None))
+    return sorted(out, key=lambda e: (e.close_time, e.event_ticker))
 
 
 def build_schedule(events: list[Any], strategies: tuple[Any, ...], cadence_minutes: int) -> list[datetime]:
@@ -123,15 +149,26 @@ def build_schedule(events: list[Any], strategies: tuple[Any, ...], cadence_minut
     return sorted(instants)
 
 
-def inputs_hash(spec: BacktestSpec, settings: Settings, tape: Any) -> str:
+def inputs_hash(spec: BacktestSpec, settings: Settings) -> str:
     """One hash of the recorded inputs, the run's options, the configuration and the code."""
     digest = hashlib.sha256()
-    digest.update(tape.content_hash().encode())
+    digest.update(data_hash(spec.data_dir).encode())
     digest.update(f"{spec.start}|{spec.end}|{spec.fill}|{spec.cadence_minutes}|{spec.slow_cadence_minutes}|"
                   f"{spec.refit}".encode())
     digest.update(settings.config_hash.encode())
     digest.update(code_hash().encode())
     return digest.hexdigest()[:16]
+
+
+def data_hash(data_dir: Path) -> str:
+    """SHA-256 over every recorded file the backtest can read (Kalshi tape, weather), by relative path."""
+    digest = hashlib.sha256()
+    for path in sorted(p for sub in ("kalshi", "weather") for p in (data_dir / sub).rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(data_dir)).encode())
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def code_hash() -> str:

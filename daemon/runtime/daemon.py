@@ -19,7 +19,7 @@ from typing import Any
 from daemon.cities import CityRegistry
 from daemon.clock import Clock, SystemClock
 from daemon.config import Settings
-from daemon.exchange.hosts import check_exchange_target
+from daemon.exchange.hosts import ExchangeTargetError, check_exchange_target
 from daemon.ledger.db import Database, DatabaseError
 from daemon.ledger.runs import finish_run, record_config_version, start_run
 from daemon.observability import cycle_id_var
@@ -33,7 +33,7 @@ from daemon.strategies import build_strategies
 from daemon.trading.bankroll import BankrollTracker
 from daemon.trading.intents import Intent, climate_day_from_ticker, make_intent_key
 from daemon.trading.oms import OmsPolicy, OrderManager
-from daemon.trading.risk import RiskEngine
+from daemon.trading.risk import STALE_PREFIX, RiskEngine
 
 log = logging.getLogger(__name__)
 # Durations for cycle statistics only (wall time spent computing), never for trading logic.
@@ -66,7 +66,13 @@ class Daemon:
                  registry: CityRegistry, *, component: str = "daemon", risk: Any = None,
                  oms_checkpoint: Any = None) -> None:
         # Before the first request: this mode must never reach this host (DEMO on production, SHADOW off loopback).
-        check_exchange_target(settings.mode, settings.env, client.base_url)
+        # An in-process exchange (the backtest's tape) has no URL and reaches no network: SHADOW only.
+        if client.base_url is None:
+            if settings.mode != "shadow":
+                raise ExchangeTargetError("wrong_exchange", f"mode {settings.mode} needs a real exchange, not an"
+                                          " in-process one")
+        else:
+            check_exchange_target(settings.mode, settings.env, client.base_url)
         self.settings = settings
         self.db = db
         self.clock = clock
@@ -78,6 +84,7 @@ class Daemon:
         self.config_hash = record_config_version(db, settings, clock)
         self.run_id: int | None = None
         self.bankroll = BankrollTracker(settings.trading.bankroll)  # min(configured, exchange cash): one definition
+        self.strategies = build_strategies(settings.strategies, self.policy)
         self.risk = risk if risk is not None else self._build_risk()
         self.oms = OrderManager(db, client, clock, risk=self.risk, policy=OmsPolicy.from_config(settings.trading),
                                 registry=registry, checkpoint=oms_checkpoint)
@@ -95,12 +102,13 @@ class Daemon:
         self.max_forecast_age = timedelta(minutes=settings.weather.max_forecast_age_minutes)
         self.max_obs_age = timedelta(minutes=settings.weather.max_observation_age_minutes)
         self.series = tuple(dict.fromkeys(city.series[0] for city in registry))
-        self.strategies = build_strategies(settings.strategies, self.policy)
         self._footprint = Footprint({}, {}, {})
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def _build_risk(self) -> Any:
-        return RiskEngine(self.db, self.clock, self.policy, self.registry, lambda: self._bankroll)
+        weather_free = frozenset(purpose_of(s.name) for s in self.strategies if not s.uses_weather)
+        return RiskEngine(self.db, self.clock, self.policy, self.registry, lambda: self._bankroll,
+                          weather_free=weather_free)
 
     def start(self) -> Any:
         """Open the run, then reconcile with the exchange before anything else (no order before this)."""
@@ -275,7 +283,8 @@ class Daemon:
         elif city.code in self._stale:
             self._stale.discard(city.code)
             self.risk.record_fresh(city.code)
-        blocked.extend(f"risk:{r}" for r in self.risk.city_blocked(city.code))
+        for reason in self.risk.city_blocked(city.code):  # stale data stops only what uses the weather
+            (weather_blocked if reason.startswith(STALE_PREFIX) else blocked).append(f"risk:{reason}")
         return blocked, weather_blocked
 
     def _note_stale(self, city_code: str, fresh: Any) -> None:

@@ -117,10 +117,17 @@ class LossUsage:
     pause: timedelta
 
 
+STALE_PREFIX = "stale data: "
+
+
+def _purpose(intent_key: str | None) -> str | None:
+    return None if not intent_key else intent_key.rsplit(":", 1)[-1]
+
+
 class RiskEngine:
     def __init__(
         self, db: Database, clock: Clock, policy: TradingConfig, registry: CityRegistry,
-        bankroll: Callable[[], Decimal] | None = None,
+        bankroll: Callable[[], Decimal] | None = None, *, weather_free: frozenset[str] = frozenset(),
     ) -> None:
         self.db = db
         self.clock = clock
@@ -128,6 +135,8 @@ class RiskEngine:
         self.registry = registry
         self.bankroll = bankroll or (lambda: policy.bankroll)
         self._stale: dict[str, str] = {}            # city → why its data is stale
+        # Intent purposes (strategies) whose orders do not depend on the weather: stale weather does not stop them.
+        self.weather_free = weather_free
         self._unpersisted_halt: str | None = None   # a HALT we could not write (database down)
         self._last_loss_check: datetime | None = None   # the last SUCCESSFUL loss-limit evaluation
         self._limit_failure: str | None = None          # why the last loss-limit evaluation failed
@@ -139,6 +148,8 @@ class RiskEngine:
             return self._refuse(order, "trading_state", f"trading state HALTED: {self._state_reason()}",
                                 {"limit": "trading_state", "actual": "HALTED", "allowed": "ACTIVE|REDUCING"})
         blocked = self.city_blocked(order.city_code)
+        if _purpose(order.intent_key) in self.weather_free:
+            blocked = [r for r in blocked if not r.startswith(STALE_PREFIX)]
         if blocked:
             return self._refuse(order, "stale_data", f"city {order.city_code} blocked: {'; '.join(blocked)}",
                                 {"limit": "stale_data", "actual": blocked, "allowed": "fresh"})
@@ -463,7 +474,7 @@ class RiskEngine:
     def city_blocked(self, city_code: str) -> list[str]:
         reasons = []
         if city_code in self._stale:
-            reasons.append(f"stale data: {self._stale[city_code]}")
+            reasons.append(f"{STALE_PREFIX}{self._stale[city_code]}")
         if city_code not in self.registry:
             reasons.append(f"unknown city {city_code}")
         return reasons
