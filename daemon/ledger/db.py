@@ -208,13 +208,19 @@ class Database:
         return out
 
     def _begin(self) -> None:
-        if self.engine == "duckdb":
-            self._conn.execute("BEGIN TRANSACTION")
-        else:
-            self._conn.execute("BEGIN")
+        try:
+            self._conn.execute("BEGIN TRANSACTION" if self.engine == "duckdb" else "BEGIN")
+        except Exception as exc:  # noqa: BLE001 - every driver error is a DatabaseError (the write breaker)
+            raise DatabaseError(f"BEGIN failed on {self.engine}: {type(exc).__name__}: {exc}") from exc
 
     def _commit(self) -> None:
-        self._conn.execute("COMMIT")
+        # A failed COMMIT (a commit-time conflict, a full disk, a dropped connection) is a failed write like
+        # any other: it surfaces as DatabaseError so the database-write breaker sees it.
+        try:
+            self._conn.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - re-raised as DatabaseError
+            self._rollback()
+            raise DatabaseError(f"COMMIT failed on {self.engine}: {type(exc).__name__}: {exc}") from exc
 
     def _rollback(self) -> None:
         try:
