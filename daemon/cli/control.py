@@ -26,10 +26,12 @@ def kill(
     from daemon.runtime.daemon import CANCEL_RESTING_MARK
     from daemon.trading import state as st
 
+    from daemon.ledger.access import open_existing
+
     settings = settings_from_ctx(ctx)
     clock = clock_for(settings)
     with user_errors():
-        db = open_db(settings)
+        db = open_existing(settings.database_url)  # an existing ledger; never created or migrated here
     try:
         st.kill(db, clock, f"{reason} {CANCEL_RESTING_MARK}" if cancel_resting else reason, _who())
         typer.echo("HALTED: kill switch set (new orders refused from now; `milkbot resume` clears it)")

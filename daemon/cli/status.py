@@ -14,7 +14,7 @@ def status(ctx: typer.Context) -> None:
 
     settings = settings_from_ctx(ctx)
     with user_errors():
-        db = open_db(settings)
+        db = open_db(settings, read_only=True)
     try:
         s = build(db, clock_for(settings).now())
     finally:
@@ -46,7 +46,7 @@ def positions(ctx: typer.Context) -> None:
 
     settings = settings_from_ctx(ctx)
     with user_errors():
-        db = open_db(settings)
+        db = open_db(settings, read_only=True)
     try:
         echo_rows(rows(db), ["ticker", "city_code", "climate_day", "position", "cost_basis", "fees_paid"])
     finally:
@@ -59,7 +59,7 @@ def pnl(ctx: typer.Context) -> None:
 
     settings = settings_from_ctx(ctx)
     with user_errors():
-        db = open_db(settings)
+        db = open_db(settings, read_only=True)
     try:
         p = pnl_summary(db)
         by_city = db.query(

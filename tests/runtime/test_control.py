@@ -72,6 +72,7 @@ def test_stale_weather_stops_one_city_with_a_risk_event(db: Database, tmp_path: 
 def test_cli_kill_status_resume(tmp_path: Path) -> None:
     url = f"duckdb:///{tmp_path / 'ledger.duckdb'}"
     runner = CliRunner()
+    assert runner.invoke(app, ["--database-url", url, "db", "migrate"]).exit_code == 0  # kill never creates one
     killed = runner.invoke(app, ["--database-url", url, "kill", "--reason", "drill"])
     assert killed.exit_code == 0, killed.output
     assert "HALTED" in killed.output
