@@ -6,7 +6,7 @@ import getpass
 
 import typer
 
-from daemon.cli.common import EXIT_CONFIG, clock_for, open_db, settings_from_ctx, user_errors
+from daemon.cli.common import EXIT_CONFIG, clock_for, settings_from_ctx, user_errors
 from daemon.cli.runtime_common import exchange_client
 
 
@@ -65,20 +65,23 @@ def resume(ctx: typer.Context, reason: str = typer.Option("operator resume", "--
 
     settings = settings_from_ctx(ctx)
     clock = clock_for(settings)
+    client = exchange_client(settings, clock)
+    if client is None:  # resume promises a reconciliation first: without an exchange there is none
+        typer.echo("error: no exchange reachable from here (SHADOW without a simulator URL, or no credentials):"
+                   " cannot reconcile, so trading stays as it is", err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    from daemon.ledger.access import open_existing
+
     with user_errors():
-        db = open_db(settings)
+        db = open_existing(settings.database_url)  # an existing ledger; never created here
     try:
-        client = exchange_client(settings, clock)
-        if client is not None:
-            with client:
-                report = OrderManager(db, client, clock).reconcile()
-            if not report.complete or report.unexplained:
-                typer.echo(f"error: reconciliation did not agree ({report.error or len(report.unexplained)}"
-                           " unexplained); staying HALTED", err=True)
-                raise typer.Exit(EXIT_CONFIG)
-            typer.echo(f"reconciled: {report.to_dict()}")
-        else:
-            typer.echo("no exchange reachable from here: the daemon reconciles before its next order")
+        with client:
+            report = OrderManager(db, client, clock).reconcile()
+        if not report.complete or report.unexplained:
+            typer.echo(f"error: reconciliation did not agree ({report.error or len(report.unexplained)}"
+                       " unexplained); staying HALTED", err=True)
+            raise typer.Exit(EXIT_CONFIG)
+        typer.echo(f"reconciled: {report.to_dict()}")
         st.resume(db, clock, reason, _who())
         typer.echo("ACTIVE")
     finally:

@@ -79,10 +79,10 @@ def test_cli_kill_status_resume(tmp_path: Path) -> None:
     status = runner.invoke(app, ["--database-url", url, "status"])
     assert status.exit_code == 0, status.output
     assert "HALTED" in status.output and "KILL SWITCH ON" in status.output
-    resumed = runner.invoke(app, ["--database-url", url, "resume"])
-    assert resumed.exit_code == 0, resumed.output
+    resumed = runner.invoke(app, ["--database-url", url, "resume"])  # no exchange to reconcile with: refused
+    assert resumed.exit_code == 2, resumed.output
     status = runner.invoke(app, ["--database-url", url, "status"])
-    assert "trading state ACTIVE" in status.output
+    assert "KILL SWITCH ON" in status.output
     for command in ("positions", "pnl"):
         result = runner.invoke(app, ["--database-url", url, command])
         assert result.exit_code == 0, result.output
