@@ -14,11 +14,7 @@ def status(ctx: typer.Context) -> None:
 
     settings = settings_from_ctx(ctx)
     with user_errors():
-        db = open_db(settings, read_only=True)
-    try:
-        s = build(db, clock_for(settings).now())
-    finally:
-        db.close()
+        s = _status_or_snapshot(settings, build)
     ts = s["trading_state"]
     typer.echo(f"mode {settings.mode}  env {settings.env}  config {settings.config_hash[:12]}")
     typer.echo(f"trading state {ts['state']}{'  KILL SWITCH ON' if ts.get('kill_switch') else ''}"
@@ -38,6 +34,36 @@ def status(ctx: typer.Context) -> None:
     typer.echo("recent risk events:")
     echo_rows([{**r, "occurred_at": f"{r['occurred_at']:%m-%d %H:%M}", "message": r["message"][:70]}
                for r in s["recent_risk_events"]], ["occurred_at", "kind", "severity", "city_code", "message"])
+
+
+def _status_or_snapshot(settings, build) -> dict:
+    """The ledger's status; while a running daemon holds the embedded ledger, its last snapshot, labelled."""
+    from daemon.ledger.access import duckdb_path
+    from daemon.ledger.db import DatabaseError, LedgerLockedError
+    from daemon.runtime.control import ControlFiles
+
+    now = clock_for(settings).now()
+    try:
+        db = open_db(settings, read_only=True)
+    except LedgerLockedError:
+        path = duckdb_path(settings.database_url)
+        snapshot = ControlFiles(path).read_status() if path is not None else None
+        if snapshot is None:
+            raise DatabaseError(f"a running daemon holds {path} and has written no status snapshot yet;"
+                                " try again in a minute") from None
+        written_at, pid, s = snapshot
+        age = int((now - written_at).total_seconds())
+        ago = f" ({age}s ago)" if age >= 0 else " (the daemon's clock)"
+        typer.echo(f"ledger locked by the running daemon (pid {pid}): its LAST SNAPSHOT, written"
+                   f" {written_at:%Y-%m-%d %H:%M:%SZ}{ago}")
+        request = ControlFiles(path).pending_kill()
+        if request is not None:
+            typer.echo(f"KILL REQUESTED {request.requested_at} by {request.set_by}: not yet recorded by the daemon")
+        return s
+    try:
+        return build(db, now)
+    finally:
+        db.close()
 
 
 def positions(ctx: typer.Context) -> None:

@@ -29,7 +29,7 @@ def duckdb_path(url: str) -> Path | None:
 
 def open_read_only(url: str) -> Database:
     """The existing ledger, opened so nothing can be written; LedgerMissingError when there is none."""
-    _require_file(url)
+    require_ledger_file(url)
     db = connect(url, read_only=True)
     try:
         if db.engine == "postgres":
@@ -44,7 +44,7 @@ def open_read_only(url: str) -> Database:
 
 def open_existing(url: str) -> Database:
     """The existing ledger, read-write, without migrating it; LedgerMissingError when there is none."""
-    _require_file(url)
+    require_ledger_file(url)
     db = connect(url)
     try:
         _require_schema(db, url)
@@ -54,7 +54,8 @@ def open_existing(url: str) -> Database:
     return db
 
 
-def _require_file(url: str) -> None:
+def require_ledger_file(url: str) -> None:
+    """LedgerMissingError naming the path when a DuckDB ledger file does not exist (Postgres: no check here)."""
     path = duckdb_path(url)
     if path is not None and not path.is_file():
         raise LedgerMissingError(f"no ledger at {path} (check --data-dir / --database-url; `milkbot db migrate`"

@@ -30,6 +30,10 @@ class DatabaseURLError(DatabaseError, ValueError):
     """The database URL is not one this ledger understands."""
 
 
+class LedgerLockedError(DatabaseError):
+    """The DuckDB file is held by another process (a running daemon): it cannot be opened, even read-only."""
+
+
 @dataclass(frozen=True)
 class Json:
     """A value to store in a JSON column."""
@@ -166,6 +170,19 @@ class Database:
         with self._lock:
             self._conn.close()
 
+    def reconnect(self) -> None:
+        """Postgres: replace a lost connection with a new session (session state, such as advisory locks, is
+        not carried over: the caller re-takes what it held). Raises DatabaseError while the server is away."""
+        if self.engine != "postgres":
+            raise DatabaseError("only a Postgres ledger reconnects; a DuckDB file is held for the process")
+        with self._lock:
+            try:
+                self._conn.close()
+            except Exception:  # noqa: BLE001 - the old session is gone anyway
+                pass
+            self._conn = _connect_postgres(self._target)._conn
+            self._tx_depth = 0
+
     def __enter__(self) -> Database:
         return self
 
@@ -268,8 +285,10 @@ def _connect_duckdb(target: str, read_only: bool) -> Database:
     try:
         conn = duckdb.connect(target, read_only=read_only)
     except duckdb.Error as exc:
-        hint = " (another milkbot process has it open: stop it or use another --data-dir)" if "lock" in str(exc).lower() else ""
+        locked = "lock" in str(exc).lower()
+        hint = " (another milkbot process has it open: stop it or use another --data-dir)" if locked else ""
         reason = str(exc).strip().splitlines()[0]
-        raise DatabaseError(f"cannot open DuckDB file {target}: {reason}{hint}") from exc
+        error = LedgerLockedError if locked else DatabaseError
+        raise error(f"cannot open DuckDB file {target}: {reason}{hint}") from exc
     conn.execute("SET TimeZone = 'UTC'")
     return Database("duckdb", conn, target)
