@@ -60,6 +60,11 @@ def _status_or_snapshot(settings, build) -> dict:
         if request is not None:
             typer.echo(f"KILL REQUESTED {request.requested_at} by {request.set_by}: not yet recorded by the daemon")
         return s
+    path = duckdb_path(settings.database_url)
+    request = ControlFiles(path).pending_kill() if path is not None else None
+    if request is not None:
+        typer.echo(f"KILL REQUESTED {request.requested_at} by {request.set_by}: not yet recorded (a daemon records"
+                   " it before anything else; `milkbot resume` clears it)")
     try:
         return build(db, now)
     finally:

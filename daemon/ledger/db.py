@@ -116,7 +116,11 @@ class Database:
                 return []
             names = [d[0] for d in cur.description]
             json_cols = self._json_columns(cur)
-            return [self._row(names, json_cols, row) for row in cur.fetchall()]
+            try:
+                fetched = cur.fetchall()
+            except Exception as exc:  # noqa: BLE001 - every driver error is a DatabaseError
+                raise DatabaseError(f"{exc.__class__.__name__}: {exc}\n  in: {sql.strip()[:300]}") from exc
+            return [self._row(names, json_cols, row) for row in fetched]
 
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = self.query(sql, params)
@@ -180,7 +184,12 @@ class Database:
                 self._conn.close()
             except Exception:  # noqa: BLE001 - the old session is gone anyway
                 pass
-            self._conn = _connect_postgres(self._target)._conn
+            try:
+                self._conn = _connect_postgres(self._target)._conn
+            except DatabaseError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - e.g. the session dropped again during SET TIME ZONE
+                raise DatabaseError(f"reconnect failed: {type(exc).__name__}: {exc}") from exc
             self._tx_depth = 0
 
     def __enter__(self) -> Database:

@@ -44,7 +44,13 @@ def test_resume_without_a_reachable_exchange_refuses_and_changes_nothing(tmp_pat
 
 
 def test_resume_with_the_simulator_reconciles_then_activates(tmp_path: Path) -> None:
+    from daemon.runtime.control import ControlFiles
+
     url = _killed_ledger(tmp_path)
+    control = ControlFiles(tmp_path / "ledger.duckdb")  # a kill request no daemon ever applied
+    control.request_kill("drill", "operator:test", datetime(2026, 1, 15, tzinfo=UTC), False)
+    status = runner.invoke(app, ["--database-url", url, "status"])
+    assert status.exit_code == 0 and "KILL REQUESTED" in status.output, status.output
     clock = SimulatedClock(datetime.now(UTC))  # the CLI signs with the system clock
     with running_sim(clock, tmp_path) as sim:
         env = {"MILKBOT_EXCHANGE__ENVIRONMENT": "custom", "MILKBOT_EXCHANGE__BASE_URL": sim.url,
@@ -55,3 +61,4 @@ def test_resume_with_the_simulator_reconciles_then_activates(tmp_path: Path) -> 
     with connect(url) as db:
         current = st.latest(db)
         assert current.state == "ACTIVE" and not current.kill_switch
+    assert not control.control_path.exists()  # resume is the explicit go: the stale request is gone too
