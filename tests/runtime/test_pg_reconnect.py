@@ -103,7 +103,7 @@ def test_database_away_beyond_the_bound_is_fatal(pg_db: Database, pg_url: str, p
                                                  tmp_path: Path) -> None:
     name = pg_url.rsplit("/", 1)[1]
     with live_world(pg_db, tmp_path) as world, connect(pg_server_url) as admin:
-        guard, fatal = _guarded(world, pg_db, pg_url, max_outage=timedelta(minutes=2))
+        _, fatal = _guarded(world, pg_db, pg_url, max_outage=timedelta(minutes=2))
         world.daemon.start()
         step(world, 60)
         admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")

@@ -36,7 +36,6 @@ def test_missing_duckdb_ledger_is_an_error_naming_the_path_and_nothing_is_create
 def test_postgres_database_without_a_ledger_is_an_error_and_nothing_is_created(
         pg_server_url: str, command: list[str]) -> None:
     import os
-
     from urllib.parse import urlsplit, urlunsplit
 
     name = f"milkbot_empty_{os.getpid()}"

@@ -16,7 +16,7 @@ from daemon.ledger.migrate import migrate
 from daemon.trading import state as st
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "trading"))
-from _oms_kit import KEY_ID, running_sim  # noqa: E402
+from _oms_kit import KEY_ID, running_sim
 
 runner = CliRunner()
 
