@@ -55,8 +55,13 @@ def _load(state: CliState) -> Settings:
     return load_settings(state.config_file, env)
 
 
-def open_db(settings: Settings, *, migrate_first: bool = True) -> Database:
-    """Open the ledger; by default bring its schema up to date first."""
+def open_db(settings: Settings, *, migrate_first: bool = True, read_only: bool = False) -> Database:
+    """Open the ledger; by default bring its schema up to date first. `read_only=True` (the commands that
+    only look) opens an existing ledger so nothing can be written, never creating or migrating one."""
+    if read_only:
+        from daemon.ledger.access import open_read_only
+
+        return open_read_only(settings.database_url)
     db = connect(settings.database_url)
     if migrate_first:
         from daemon.ledger.migrate import migrate

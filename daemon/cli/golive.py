@@ -22,7 +22,7 @@ def check(
 
     settings = settings_from_ctx(ctx)
     with user_errors():
-        db = open_db(settings)
+        db = open_db(settings, read_only=True)
     try:
         modes = ("demo", "shadow") if include_shadow else ("demo",)
         report = golive_report(db, clock_for(settings).now(), modes=modes, min_hours=min_hours,

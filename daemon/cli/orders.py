@@ -47,7 +47,7 @@ def list_orders(
     from daemon.trading.order_store import OrderStore
 
     settings = settings_from_ctx(ctx)
-    with user_errors(), open_db(settings) as db:
+    with user_errors(), open_db(settings, read_only=True) as db:
         rows = OrderStore(db, clock_for(settings)).all_orders()
     rows = [r for r in rows if (state is None or r["state"] == state) and (not open_only or r["state"] in OPEN_STATES)]
     rows = rows[:limit]
@@ -71,7 +71,7 @@ def show_order(
     from daemon.trading.order_store import OrderStore, fills_for_order
 
     settings = settings_from_ctx(ctx)
-    with user_errors(), open_db(settings) as db:
+    with user_errors(), open_db(settings, read_only=True) as db:
         store = OrderStore(db, clock_for(settings))
         order = store.order(client_order_id)
         if order is None:

@@ -13,7 +13,7 @@ def replay(ctx: typer.Context, decision_id: int = typer.Argument(..., help="ops.
 
     settings = settings_from_ctx(ctx)
     with user_errors():
-        db = open_db(settings)
+        db = open_db(settings, read_only=True)
     try:
         result = replay_decision(db, decision_id)
     except ReplayError as exc:

@@ -33,7 +33,7 @@ def show(
 ) -> None:
     """Caps, exposure vs limits (worst-case loss, confirmed + pending), trading state, recent risk events."""
     settings = settings_from_ctx(ctx)
-    with user_errors(), open_db(settings) as db:
+    with user_errors(), open_db(settings, read_only=True) as db:
         data = risk_snapshot(db, settings, clock_for(settings), events)
     if as_json:
         typer.echo(json.dumps(data, indent=2))

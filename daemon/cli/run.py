@@ -10,6 +10,7 @@ import typer
 from daemon.cli.common import EXIT_CONFIG, open_db, settings_from_ctx, user_errors
 
 SHADOW_KEY_ID = "5ad0c0de-0000-4000-8000-00000000a11c"
+EXIT_FATAL = 1  # the daemon stopped itself (lock lost, database away too long): not an operator input error
 
 
 def _fail(message: str) -> typer.Exit:
@@ -52,6 +53,26 @@ def _exchange_world(settings: Any, registry: Any, clock: Any) -> tuple[Any, Any,
     client = KalshiClient.from_config(settings.exchange, clock, mode=settings.mode, env=settings.env)
     nws = NwsClient(clock, settings.weather.user_agent, settings.weather.nws_base_url)
     return client, NwsWeatherFeed(nws, registry, clock, settings.weather), None
+
+
+def _guard(settings: Any, db: Any, lock: Any, clock: Any) -> Any:
+    """The lock check before every order, reconnects (Postgres), the control file (embedded DuckDB)."""
+    from daemon.ledger.access import duckdb_path
+    from daemon.runtime.control import ControlFiles
+    from daemon.runtime.guard import DaemonGuard
+
+    path = duckdb_path(settings.database_url)
+    return DaemonGuard(db, lock, clock, ControlFiles(path) if path is not None else None)
+
+
+def _fatal(daemon: Any, reason: str) -> typer.Exit:
+    """The lock is lost or the database stayed away: exit non-zero (systemd restarts the unit)."""
+    try:
+        daemon.stop(reason[:200])
+    except Exception:  # noqa: BLE001 - the ledger may be what is gone
+        pass
+    typer.echo(f"error: {reason}", err=True)
+    return typer.Exit(EXIT_FATAL)
 
 
 def run(
@@ -97,7 +118,8 @@ def run(
                 client, feed, server = _shadow_world(settings, registry, clock)
             else:
                 client, feed, server = _exchange_world(settings, registry, clock)
-            daemon = Daemon(settings, db, clock, client, feed, registry)
+            guard = _guard(settings, db, lock, clock)
+            daemon = Daemon(settings, db, clock, client, feed, registry, guard=guard)
         except ExchangeTargetError as exc:
             raise _fail(exc.message) from None
         daemon.start()
@@ -105,15 +127,20 @@ def run(
         if once:
             daemon.slow_cycle()
             stats = daemon.fast_cycle()
+            if guard.fatal:
+                raise _fatal(daemon, guard.fatal)
             daemon.stop("once")
             typer.echo(f"cycle {stats.cycle_id}: {stats.decisions} decisions, {stats.trades} to trade,"
                        f" submits {stats.submits}, errors {stats.errors}")
             return
         scheduler = DaemonScheduler(daemon, fast_seconds=fast_seconds, slow_seconds=slow_seconds)
+        guard.on_fatal = lambda reason: scheduler.stop()
         signal.signal(signal.SIGTERM, lambda *_: scheduler.stop())
         signal.signal(signal.SIGINT, lambda *_: scheduler.stop())
         scheduler.start()
         scheduler.wait()
+        if guard.fatal:
+            raise _fatal(daemon, guard.fatal)
         daemon.stop("sigterm")
         typer.echo("daemon stopped cleanly", err=True)
     finally:

@@ -15,15 +15,15 @@ def status(ctx: typer.Context) -> None:
 
     settings = settings_from_ctx(ctx)
     with user_errors():
-        db = open_db(settings)
-    try:
-        s = build(db, clock_for(settings).now())
-        risk = risk_snapshot(db, settings, clock_for(settings), events=0)  # the state and caps risk show prints
-    finally:
-        db.close()
+        s, risk = _status_or_snapshot(settings, build, risk_snapshot)
     typer.echo(f"mode {settings.mode}  env {settings.env}  config {settings.config_hash[:12]}")
-    for line in summary_lines(risk):
-        typer.echo(line)
+    if risk is not None:
+        for line in summary_lines(risk):
+            typer.echo(line)
+    else:  # the running daemon's snapshot: its state line as it wrote it
+        ts = s["trading_state"]
+        typer.echo(f"trading state {ts['state']}{'  KILL SWITCH ON' if ts.get('kill_switch') else ''}"
+                   f"  ({ts.get('reason') or 'no reason recorded'}, by {ts.get('set_by') or 'system'})")
     run = s["last_run"]
     if run:
         typer.echo(f"last run #{run['run_id']} {run['component']} {run['mode']} started {run['started_at']:%Y-%m-%d %H:%MZ}"
@@ -43,13 +43,49 @@ def status(ctx: typer.Context) -> None:
                for r in s["recent_risk_events"]], ["occurred_at", "kind", "severity", "city_code", "message"])
 
 
+def _status_or_snapshot(settings, build, risk_snapshot) -> tuple[dict, object | None]:
+    """The ledger's status and risk view; while a running daemon holds the embedded ledger, its last snapshot,
+    labelled (and no risk view: that needs the ledger)."""
+    from daemon.ledger.access import duckdb_path
+    from daemon.ledger.db import DatabaseError, LedgerLockedError
+    from daemon.runtime.control import ControlFiles
+
+    now = clock_for(settings).now()
+    try:
+        db = open_db(settings, read_only=True)
+    except LedgerLockedError:
+        path = duckdb_path(settings.database_url)
+        snapshot = ControlFiles(path).read_status() if path is not None else None
+        if snapshot is None:
+            raise DatabaseError(f"a running daemon holds {path} and has written no status snapshot yet;"
+                                " try again in a minute") from None
+        written_at, pid, s = snapshot
+        age = int((now - written_at).total_seconds())
+        ago = f" ({age}s ago)" if age >= 0 else " (the daemon's clock)"
+        typer.echo(f"ledger locked by the running daemon (pid {pid}): its LAST SNAPSHOT, written"
+                   f" {written_at:%Y-%m-%d %H:%M:%SZ}{ago}")
+        request = ControlFiles(path).pending_kill()
+        if request is not None:
+            typer.echo(f"KILL REQUESTED {request.requested_at} by {request.set_by}: not yet recorded by the daemon")
+        return s, None
+    path = duckdb_path(settings.database_url)
+    request = ControlFiles(path).pending_kill() if path is not None else None
+    if request is not None:
+        typer.echo(f"KILL REQUESTED {request.requested_at} by {request.set_by}: not yet recorded (a daemon records"
+                   " it before anything else; `milkbot resume` clears it)")
+    try:
+        return build(db, now), risk_snapshot(db, settings, clock_for(settings), events=0)
+    finally:
+        db.close()
+
+
 def positions(ctx: typer.Context) -> None:
     """Open positions (signed YES contracts; NO held is negative)."""
     from daemon.runtime.reports import positions as rows
 
     settings = settings_from_ctx(ctx)
     with user_errors():
-        db = open_db(settings)
+        db = open_db(settings, read_only=True)
     try:
         echo_rows(rows(db), ["ticker", "city_code", "climate_day", "position", "cost_basis", "fees_paid"])
     finally:
@@ -62,7 +98,7 @@ def pnl(ctx: typer.Context) -> None:
 
     settings = settings_from_ctx(ctx)
     with user_errors():
-        db = open_db(settings)
+        db = open_db(settings, read_only=True)
     try:
         p = pnl_summary(db)
         by_city = db.query(

@@ -34,6 +34,10 @@ class DatabaseURLError(DatabaseError, ValueError):
     """The database URL is not one this ledger understands."""
 
 
+class LedgerLockedError(DatabaseError):
+    """The DuckDB file is held by another process (a running daemon): it cannot be opened, even read-only."""
+
+
 @dataclass(frozen=True)
 class Json:
     """A value to store in a JSON column."""
@@ -116,7 +120,11 @@ class Database:
                 return []
             names = [d[0] for d in cur.description]
             json_cols = self._json_columns(cur)
-            return [self._row(names, json_cols, row) for row in cur.fetchall()]
+            try:
+                fetched = cur.fetchall()
+            except Exception as exc:  # noqa: BLE001 - every driver error is a DatabaseError
+                raise DatabaseError(f"{exc.__class__.__name__}: {exc}\n  in: {sql.strip()[:300]}") from exc
+            return [self._row(names, json_cols, row) for row in fetched]
 
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = self.query(sql, params)
@@ -170,6 +178,24 @@ class Database:
         with self._lock:
             self._conn.close()
 
+    def reconnect(self) -> None:
+        """Postgres: replace a lost connection with a new session (session state, such as advisory locks, is
+        not carried over: the caller re-takes what it held). Raises DatabaseError while the server is away."""
+        if self.engine != "postgres":
+            raise DatabaseError("only a Postgres ledger reconnects; a DuckDB file is held for the process")
+        with self._lock:
+            try:
+                self._conn.close()
+            except Exception:  # noqa: BLE001 - the old session is gone anyway
+                pass
+            try:
+                self._conn = _connect_postgres(self._target)._conn
+            except DatabaseError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - e.g. the session dropped again during SET TIME ZONE
+                raise DatabaseError(f"reconnect failed: {type(exc).__name__}: {exc}") from exc
+            self._tx_depth = 0
+
     def __enter__(self) -> Database:
         return self
 
@@ -212,13 +238,19 @@ class Database:
         return out
 
     def _begin(self) -> None:
-        if self.engine == "duckdb":
-            self._conn.execute("BEGIN TRANSACTION")
-        else:
-            self._conn.execute("BEGIN")
+        try:
+            self._conn.execute("BEGIN TRANSACTION" if self.engine == "duckdb" else "BEGIN")
+        except Exception as exc:  # noqa: BLE001 - every driver error is a DatabaseError (the write breaker)
+            raise DatabaseError(f"BEGIN failed on {self.engine}: {type(exc).__name__}: {exc}") from exc
 
     def _commit(self) -> None:
-        self._conn.execute("COMMIT")
+        # A failed COMMIT (a commit-time conflict, a full disk, a dropped connection) is a failed write like
+        # any other: it surfaces as DatabaseError so the database-write breaker sees it.
+        try:
+            self._conn.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - re-raised as DatabaseError
+            self._rollback()
+            raise DatabaseError(f"COMMIT failed on {self.engine}: {type(exc).__name__}: {exc}") from exc
 
     def _rollback(self) -> None:
         try:
@@ -274,9 +306,11 @@ def _connect_duckdb(target: str, read_only: bool) -> Database:
     try:
         conn = duckdb.connect(target, read_only=read_only)
     except duckdb.Error as exc:
-        hint = " (another milkbot process has it open: stop it or use another --data-dir)" if "lock" in str(exc).lower() else ""
+        locked = "lock" in str(exc).lower()
+        hint = " (another milkbot process has it open: stop it or use another --data-dir)" if locked else ""
         reason = str(exc).strip().splitlines()[0]
-        raise DatabaseError(f"cannot open DuckDB file {target}: {reason}{hint}") from exc
+        error = LedgerLockedError if locked else DatabaseError
+        raise error(f"cannot open DuckDB file {target}: {reason}{hint}") from exc
     if target != ":memory:":
         file_mode.tighten(Path(target))  # ledger and WAL 0600: no other local user reads trades
     conn.execute("SET TimeZone = 'UTC'")

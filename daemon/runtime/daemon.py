@@ -64,7 +64,7 @@ class CycleStats:
 class Daemon:
     def __init__(self, settings: Settings, db: Database, clock: Clock, client: Any, weather_feed: Any,
                  registry: CityRegistry, *, component: str = "daemon", risk: Any = None,
-                 oms_checkpoint: Any = None) -> None:
+                 oms_checkpoint: Any = None, guard: Any = None) -> None:
         # Before the first request: this mode must never reach this host (DEMO on production, SHADOW off loopback).
         # An in-process exchange (the backtest's tape) has no URL and reaches no network: SHADOW only.
         if client.base_url is None:
@@ -86,8 +86,9 @@ class Daemon:
         self.bankroll = BankrollTracker(settings.trading.bankroll)  # min(configured, exchange cash): one definition
         self.strategies = build_strategies(settings.strategies, self.policy)
         self.risk = risk if risk is not None else self._build_risk()
+        self.guard = guard  # daemon.runtime.guard.DaemonGuard: the lock, reconnects, the control file
         self.oms = OrderManager(db, client, clock, risk=self.risk, policy=OmsPolicy.from_config(settings.trading),
-                                registry=registry, checkpoint=oms_checkpoint)
+                                registry=registry, checkpoint=oms_checkpoint, send_guard=self._send_refusal)
         self.asof = parts.weather_asof.AsOfWeather(db)
         self.rules = RulesGate(db, self.oms.store.record_risk_event)  # untradeable rules → blocked + a risk event
         self._params: tuple[int, Any] | None = None
@@ -146,17 +147,34 @@ class Daemon:
         wall0, calls0 = _STOPWATCH.monotonic(), self._calls()
         try:
             with self._cycle_lock:
+                if self.guard is not None:
+                    self.guard.before_cycle()  # lock proven held (reconnecting if lost), kill requests applied
                 steps(stats)
         except Exception as exc:
             log.exception("%s cycle failed", kind)
             stats.errors.append(f"{type(exc).__name__}: {exc}")
+            self._recover_ledger(exc, stats)
             self._record_db_failure(exc)
         finally:
             stats.calls = self._calls() - calls0
             stats.wall_seconds = _STOPWATCH.monotonic() - wall0
             self._beat(stats)
+            if self.guard is not None:
+                self.guard.after_cycle()
             cycle_id_var.reset(token)
         return stats
+
+    def _send_refusal(self) -> str | None:
+        return self.guard.send_refusal() if self.guard is not None else None
+
+    def _recover_ledger(self, exc: Exception, stats: CycleStats) -> None:
+        """A lost ledger session (and with it the lock) is re-opened now, so the failure can be recorded."""
+        if self.guard is None:
+            return
+        try:
+            self.guard.after_failure(exc)
+        except Exception as fatal:  # noqa: BLE001 - FatalLedgerError: the guard stops the daemon
+            stats.errors.append(f"{type(fatal).__name__}: {fatal}")
 
     def _fast_steps(self, stats: CycleStats) -> None:
         if not self.oms.ready:

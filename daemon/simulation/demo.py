@@ -166,7 +166,9 @@ class Demo:
         from daemon.exchange.config import RateLimitConfig
         from daemon.exchange.signing import load_private_key
         from daemon.exchange.sim import SimExchange, SimServer
+        from daemon.runtime.control import ControlFiles
         from daemon.runtime.daemon import Daemon
+        from daemon.runtime.guard import DaemonGuard
         from daemon.runtime.lock import DaemonLock
         from daemon.simulation.truth import SyntheticTruth
         from daemon.simulation.weather_feed import TruthWeatherFeed
@@ -201,7 +203,7 @@ class Demo:
             migrate(db, clock)
             self.state.runs += 1
             daemon = Daemon(self.settings, db, clock, client, TruthWeatherFeed(truth), self.registry,
-                            component="daemon")
+                            component="daemon", guard=DaemonGuard(db, lock, clock, ControlFiles(self.db_path)))
             daemon.start()
             self._loop(daemon, exchange, clock, start, end)
             daemon.oms.reconcile()  # final sync: fills, settlements and positions as the exchange has them

@@ -108,6 +108,7 @@ class OrderManager:
         policy: OmsPolicy | None = None,
         registry: CityRegistry | None = None,
         checkpoint: Checkpoint | None = None,
+        send_guard: Callable[[], str | None] | None = None,
     ) -> None:
         self.db = db
         self.client = client
@@ -116,6 +117,9 @@ class OrderManager:
         self.policy = policy or OmsPolicy()
         self.store = OrderStore(db, clock)
         self._checkpoint = checkpoint or (lambda point: None)
+        # Asked right before every create: a reason means no order may leave now (e.g. the daemon's lock is not
+        # proven held, or a kill request is pending); the committed row stays `new`, never sent.
+        self._send_guard = send_guard or (lambda: None)
         self._lock = threading.RLock()
         self.reconciler = Reconciler(self.store, client, clock, registry=registry, halt=self._halt)
         self.ready = False  # becomes True once reconcile() completes; no order is sent before
@@ -291,6 +295,10 @@ class OrderManager:
         from daemon.exchange.orders import OrderRequest  # the client's request model
 
         coid = row["client_order_id"]
+        refusal = self._send_guard()
+        if refusal:
+            log.warning("not sending %s: %s", coid, refusal)
+            return _result("blocked", row["intent_key"], row, reasons=[refusal])
         row = self.store.transition(coid, "submitted", "send", sent_at=self.clock.now())
         self._checkpoint("before_send")
         request = OrderRequest(

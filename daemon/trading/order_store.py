@@ -222,6 +222,9 @@ class OrderStore:
     def fill_count(self) -> int:
         return int(self.db.scalar("SELECT COUNT(*) FROM ops.fills") or 0)
 
+    def has_fill(self, exchange_fill_id: str) -> bool:
+        return bool(self.db.scalar("SELECT COUNT(*) FROM ops.fills WHERE exchange_fill_id = ?", (exchange_fill_id,)))
+
     def last_fill_time(self) -> datetime | None:
         return self.db.scalar("SELECT MAX(filled_at) FROM ops.fills")
 

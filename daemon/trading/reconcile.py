@@ -2,7 +2,8 @@
 
 Steps (each idempotent): (1) every open ledger order is re-read from the exchange — `submitted`/`unknown` ones by
 client order id (the crash windows), on-book ones by exchange id; (2) resting exchange orders the ledger does not
-know are adopted as orphans; (3) fills since the last stored fill are ingested by exchange fill id; (4) settlements
+know are adopted as orphans; (3) fills newer than the newest stored one are ingested by exchange fill id (fills
+with implausible times are refused with a risk event, never stored); (4) settlements
 are ingested; (5) exchange positions are compared with the positions the ledger's fills imply, then stored.
 Explained differences (a crash window, fills that happened while we were away) are `info` risk events; unexplained
 ones (orphans, vanished orders, position mismatches) are `critical` and HALT trading. Never sends an order.
@@ -37,7 +38,15 @@ from daemon.trading.order_store import FillRecord, OrderStore
 
 log = logging.getLogger(__name__)
 
-FILL_OVERLAP = timedelta(hours=1)  # re-read this much before the newest stored fill; duplicates are ignored
+# Fills are read newest first and ingested by exchange fill id (duplicates skipped). Reading stops once a fill is
+# FILL_OVERLAP older than the newest plausible fill already stored (fills published late, slightly out of order,
+# are still caught). No watermark from the ledger: one fill with a wrong time can never hide the fills after it.
+FILL_OVERLAP = timedelta(hours=1)
+FILL_PAGE = 100
+# A fill dated this far past our clock, or this long before its market's climate day, is implausible: it is not
+# stored (a risk event says why, once) and the position comparison then shows whether money disagrees.
+FILL_FUTURE_TOLERANCE = timedelta(minutes=5)
+FILL_MAX_AGE_BEFORE_DAY = timedelta(days=14)
 # From this many on-book orders, one paged list beats a GET per order. The margin covers clock skew between our
 # created_at and the exchange's created_time (the list filter is on the latter).
 LIST_THRESHOLD = 4
@@ -105,6 +114,7 @@ class Reconciler:
         self.registry = registry
         self._halt = halt or (lambda reason, kind: store.write_trading_state("HALTED", reason, f"oms:{kind}"))
         self._report: ReconcileReport | None = None
+        self._rejected_fills: set[str] = set()  # implausible fills seen (never stored), by exchange fill id
 
     # -- the full pass --------------------------------------------------------------------------------
     def run(self, *, dry_run: bool = False) -> ReconcileReport:
@@ -281,11 +291,25 @@ class Reconciler:
     # -- (3) fills --------------------------------------------------------------------------------------
     def ingest_fills(self) -> int:
         """Store new fills once each (by exchange fill id); returns how many were new."""
-        last = self.store.last_fill_time()
-        since = None if last is None else last - FILL_OVERLAP
-        new = 0
-        for model in self.client.iter_fills(min_ts=since):
+        fresh, anchor, latest_ok = [], None, self.clock.now() + FILL_FUTURE_TOLERANCE
+        for model in self.client.iter_fills(limit=FILL_PAGE):  # newest first
             fill = fill_from(model)
+            at = fill.created_time
+            if anchor is not None and at is not None and at < anchor - FILL_OVERLAP:
+                break
+            if fill.fill_id in self._rejected_fills:
+                continue
+            if self.store.has_fill(fill.fill_id):
+                if anchor is None and at is not None and at <= latest_ok:
+                    anchor = at  # the newest plausible fill we already hold
+                continue
+            problem = self._implausible_time(fill)
+            if problem:
+                self._reject_fill(fill, problem)
+                continue
+            fresh.append(fill)
+        new = 0
+        for fill in reversed(fresh):  # oldest first: an interrupted pass leaves no gap below a stored fill
             row = self.store.order_by_exchange_id(fill.order_id) or self._order_for_unknown_fill(fill.order_id)
             city, day = self._city_day(fill.ticker, row)
             new += self.store.insert_fill(FillRecord(
@@ -295,6 +319,31 @@ class Reconciler:
                 is_taker=fill.is_taker, fee=fill.fee, filled_at=fill.created_time or self.clock.now(),
             ))
         return new
+
+    def _implausible_time(self, fill: Any) -> str | None:
+        at = fill.created_time
+        if at is None:
+            return None  # stored at its receipt time, as before
+        now = self.clock.now()
+        if at > now + FILL_FUTURE_TOLERANCE:
+            return f"dated {at.isoformat()}, more than {FILL_FUTURE_TOLERANCE} after our clock"
+        day = climate_day_from_ticker(fill.ticker)
+        if day is not None:
+            earliest = datetime(day.year, day.month, day.day, tzinfo=now.tzinfo) - FILL_MAX_AGE_BEFORE_DAY
+            if at < earliest:
+                return f"dated {at.isoformat()}, before its market could exist ({earliest.date()})"
+        return None
+
+    def _reject_fill(self, fill: Any, problem: str) -> None:
+        """One risk event per implausible fill (also across restarts: its id is in the stored message)."""
+        self._rejected_fills.add(fill.fill_id)
+        message = f"fill {fill.fill_id} ({fill.ticker}) not stored: implausible time, {problem}"
+        if self.store.db.scalar("SELECT COUNT(*) FROM ops.risk_events WHERE kind = 'reconcile' AND message = ?",
+                                [message]):
+            return
+        self._note(Discrepancy("implausible_fill_time", "warning", message, True, fill.ticker, None,
+                               {"exchange_fill_id": fill.fill_id, "exchange_order_id": fill.order_id,
+                                "created_time": fill.created_time.isoformat() if fill.created_time else None}))
 
     def _order_for_unknown_fill(self, exchange_order_id: str) -> dict[str, Any] | None:
         try:

@@ -72,16 +72,17 @@ def test_stale_weather_stops_one_city_with_a_risk_event(db: Database, tmp_path: 
 def test_cli_kill_status_resume(tmp_path: Path) -> None:
     url = f"duckdb:///{tmp_path / 'ledger.duckdb'}"
     runner = CliRunner()
+    assert runner.invoke(app, ["--database-url", url, "db", "migrate"]).exit_code == 0  # kill never creates one
     killed = runner.invoke(app, ["--database-url", url, "kill", "--reason", "drill"])
     assert killed.exit_code == 0, killed.output
     assert "HALTED" in killed.output
     status = runner.invoke(app, ["--database-url", url, "status"])
     assert status.exit_code == 0, status.output
     assert "HALTED" in status.output and "KILL SWITCH ON" in status.output
-    resumed = runner.invoke(app, ["--database-url", url, "resume"])
-    assert resumed.exit_code == 0, resumed.output
+    resumed = runner.invoke(app, ["--database-url", url, "resume"])  # no exchange to reconcile with: refused
+    assert resumed.exit_code == 2, resumed.output
     status = runner.invoke(app, ["--database-url", url, "status"])
-    assert "trading state ACTIVE" in status.output
+    assert "KILL SWITCH ON" in status.output
     for command in ("positions", "pnl"):
         result = runner.invoke(app, ["--database-url", url, command])
         assert result.exit_code == 0, result.output

@@ -216,6 +216,7 @@ def test_cli_golive_check_exit_codes(tmp_path: Path) -> None:
 
     url = f"duckdb:///{tmp_path / 'ledger.duckdb'}"
     runner = CliRunner()
+    assert runner.invoke(app, ["--database-url", url, "db", "migrate"]).exit_code == 0  # check never creates one
     empty = runner.invoke(app, ["--database-url", url, "golive", "check"])
     assert empty.exit_code == 1 and "NO-GO" in empty.output
     with connect(url) as db:
