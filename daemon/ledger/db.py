@@ -269,8 +269,9 @@ def connect(url: str, *, read_only: bool = False) -> Database:
     engine, target = parse_database_url(url)
     if engine == "postgres":
         return _connect_postgres(target)
-    if not read_only:
-        _refuse_damaged(target)  # before anything (even a checkpoint) could write to a damaged file
+    # Before anything (even a checkpoint) could write to a damaged file, and before a read-only command would
+    # print figures from one.
+    _refuse_damaged(target)
     return _connect_duckdb(target, read_only)
 
 
