@@ -71,7 +71,8 @@ def run_backtest(settings: Settings, spec: BacktestSpec, registry: CityRegistry,
     if not events:
         raise BacktestError(f"no recorded events between {spec.start} and {spec.end} in {spec.data_dir}")
     out_dir = spec.out_dir or settings.data_dir / "backtests" / _run_name(spec, settings)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    out_dir.chmod(0o700)  # the ledger holds every simulated order: private, like the live one
     ledger = out_dir / "backtest.duckdb"
     if ledger.exists():
         ledger.unlink()

@@ -89,7 +89,7 @@ def print_table(result) -> None:  # noqa: ANN001 - a BacktestResult
         table.add_row(s.strategy, str(s.orders), "—" if s.fill_rate is None else f"{s.fill_rate:.1%}",
                       str(s.fills), f"{s.filled_contracts:.0f}", _money(s.pnl_after_fees), _money(s.fees),
                       "—" if cents is None else f"{cents:+}", ci)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 150)  # a pipe or file gets every column whole
     console.print(table)
     console.print(f"total P&L after fees {_money(result.pnl_after_fees)}   fees {_money(result.fees)}   "
                   f"max drawdown {_money(result.max_drawdown)}   orders {result.orders}   fills {result.fills}")

@@ -2,7 +2,9 @@
 
 At close − `hours_before_close`, in every open market whose last YES trade is at most `max_last_yes`, rest a
 YES ask at last + `ask_offset` (a NO bid at 1 − that) for `order_size` contracts, and leave it until close: no
-reprice, no re-entry once placed. It reads no weather and no model, so it is the control that proves the
+reprice, no re-entry once placed. The rule decides once, at its entry instant: a market that does not qualify
+then (no trade yet, last too high) is not quoted later; `entry_window_minutes` only absorbs the fast loop's
+cadence (a cycle that runs a little after the instant still counts; one a whole window later does not). It reads no weather and no model, so it is the control that proves the
 backtest's fills, fees and point-in-time discipline against `../shared/reference/edge_study.md` §3.
 """
 
@@ -26,6 +28,7 @@ class FixedOffsetMakerConfig(BaseModel):
     max_last_yes: Decimal = Field(Decimal("0.50"), gt=0, lt=1)     # dollars
     ask_offset: Decimal = Field(Decimal("0.20"), gt=0, lt=1)       # dollars above the last YES trade
     order_size: Decimal = Field(Decimal(10), gt=0, le=1000)        # contracts
+    entry_window_minutes: float = Field(1.0, gt=0, le=120)          # after the entry instant, still enter
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,11 @@ class FixedOffsetMaker:
             return decision(self.name, m, "hold", ["placed"])  # until close, whatever happened to it
         if not m.is_open:
             return decision(self.name, m, "skip", ["market_not_open"])
-        if m.minutes_to_close > self.config.hours_before_close * 60:
+        entry = self.config.hours_before_close * 60
+        if m.minutes_to_close > entry:
             return decision(self.name, m, "skip", ["before_entry_time"])
+        if m.minutes_to_close <= entry - self.config.entry_window_minutes:
+            return decision(self.name, m, "skip", ["after_entry_time"])
         if m.last_price is None:
             return decision(self.name, m, "skip", ["no_last_trade"])
         if m.last_price > self.config.max_last_yes:

@@ -387,7 +387,10 @@ class Reconciler:
                 False, ticker, None, {"ledger": str(ledger_pos), "exchange": str(exchange_pos)}))
         stored = self.store.positions()
         for ticker, p in exchange.items():
-            city, day = self._city_day(ticker, stored.get(ticker))
+            row = stored.get(ticker)
+            if row is not None and _same_position(row, p):
+                continue  # unchanged since the last reconcile: no write
+            city, day = self._city_day(ticker, row)
             self.store.upsert_position(ticker, city, day, p.position, p.market_exposure, p.fees_paid, p.realized_pnl)
         for ticker, row in stored.items():
             if ticker not in exchange and Decimal(row["position"]) != 0:
@@ -427,3 +430,8 @@ class Reconciler:
         if isinstance(exc, AuthError) and not dry_run:
             self._halt(f"exchange auth failure during reconciliation: {exc}", "breaker")
             report.halted = True
+
+
+def _same_position(row: dict, p: Any) -> bool:
+    return (Decimal(row["position"]), Decimal(row["cost_basis"]), Decimal(row["fees_paid"]),
+            Decimal(row["realized_pnl"])) == (p.position, p.market_exposure, p.fees_paid, p.realized_pnl)

@@ -8,11 +8,14 @@ from _runtime_kit import live_world, settings_for, step
 
 from daemon.runtime.replay import replay_decision
 from daemon.strategies.config import StrategiesConfig
+from daemon.strategies.fixed_offset_maker import FixedOffsetMakerConfig
 
 
 def _maker_settings(folder, *enabled: str):
+    # The simulator's day-1 markets close about 11 h after START: enter 12 h before close, within 2 h of it.
     settings = settings_for(folder)
-    return settings.model_copy(update={"strategies": StrategiesConfig(enabled=enabled)})
+    ref = FixedOffsetMakerConfig(hours_before_close=12, entry_window_minutes=120)
+    return settings.model_copy(update={"strategies": StrategiesConfig(enabled=enabled, fixed_offset_maker=ref)})
 
 
 def test_fixed_offset_maker_rests_one_ask_per_market_holds_it_and_replays(db, tmp_path) -> None:

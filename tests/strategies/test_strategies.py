@@ -52,6 +52,7 @@ def test_reference_maker_rests_a_yes_ask_at_last_plus_offset_at_the_entry_time()
     ({"hours_to_close": 18.01}, "before_entry_time"),
     ({"last": "0.51"}, "last_above_max"),
     ({"last": None}, "no_last_trade"),
+    ({"hours_to_close": 18 - 1 / 60}, "after_entry_time"),   # the rule decides once, at its entry instant
 ])
 def test_reference_maker_skips_outside_its_rule(kwargs, reason) -> None:
     [d] = REF.decide(event(market(**kwargs)))
