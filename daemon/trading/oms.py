@@ -434,7 +434,10 @@ class OrderManager:
         if age < self.policy.reprice_seconds:
             reasons.append(f"reprice_interval: last version {age:.0f}s ago < {self.policy.reprice_seconds:.0f}s")
         first = self.store.orders_for_intent(intent.intent_key)[0]
-        chase = abs(intent.limit_price - Decimal(first["limit_price"])) * 100
+        # Chasing is paying more than the first price (a buy's limit up, a sell's down); backing off is not:
+        # a maker that raises its ask as the market moves away is withdrawing, never chasing.
+        moved = (intent.limit_price - Decimal(first["limit_price"])) * 100
+        chase = moved if intent.action == "buy" else -moved
         if chase > self.policy.max_chase_cents:
             reasons.append(f"max_chase: {chase}c from first price {first['limit_price']} > {self.policy.max_chase_cents}c")
         return reasons

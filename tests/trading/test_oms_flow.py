@@ -56,6 +56,20 @@ def test_submit_is_idempotent_and_logs_every_transition(db: Database, sim, clien
     check_invariants(db, client)
 
 
+def test_backing_off_is_not_chasing(db: Database, sim, client, clock: SimulatedClock) -> None:
+    """A reprice that pays less than the first price (a maker raising its ask) is never refused as a chase."""
+    ticker = active_tickers(sim, clock)[0]
+    oms = _oms(db, client, clock, policy=OmsPolicy(reprice_seconds=60, max_chase_cents=3))
+    oms.reconcile()
+    oms.submit(resting_intent(ticker, 1, price="0.10"))
+    clock.advance(timedelta(seconds=61))
+    backed_off = oms.submit(resting_intent(ticker, 1, price="0.02"))
+    assert backed_off.status == "placed" and backed_off.version == 2
+    clock.advance(timedelta(seconds=61))
+    chased = oms.submit(resting_intent(ticker, 1, price="0.14"))
+    assert chased.status == "throttled" and any("max_chase" in r for r in chased.reasons)
+
+
 def test_reprice_cancels_then_replaces_within_limits(db: Database, sim, client, clock: SimulatedClock) -> None:
     ticker = active_tickers(sim, clock)[0]
     oms = _oms(db, client, clock, policy=OmsPolicy(reprice_seconds=60, max_chase_cents=3))
