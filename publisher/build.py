@@ -99,6 +99,7 @@ def _write_live(writer, renderer, config, stamp, tally, recent, by_city, archive
     hero = feeds.hero(tally, city_tallies, status, stamp)
     cities = feeds.cities(city_tallies, weather, status, stamp, config)
     equity = feeds.equity(tally, stamp)
+    strategies = feeds.strategies(tally, stamp)
     calibration = feeds.calibration(tally, stamp, config)
     health = feeds.health(status, stamp, config)
     newest_first = list(reversed(recent))
@@ -106,7 +107,8 @@ def _write_live(writer, renderer, config, stamp, tally, recent, by_city, archive
                                        archives=[f"trades/{m}.json" for m in archive.months])
     api = "api/v1/"
     for path, model in (("hero.json", hero), ("cities.json", cities), ("trades/recent.json", trades_recent),
-                        ("performance/equity.json", equity), ("calibration.json", calibration),
+                        ("performance/equity.json", equity), ("performance/strategies.json", strategies),
+                        ("calibration.json", calibration),
                         ("health.json", health)):
         writer.write_json(api + path, _dump(model))
     for name, schema in schema_documents().items():
@@ -120,7 +122,7 @@ def _write_live(writer, renderer, config, stamp, tally, recent, by_city, archive
             calibration.bins, "Calibration")),
     }
     writer.write("index.html", renderer.page("index.html", "", live=True, hero=hero, cities=cities,
-                                             charts=chart_paths))
+                                             strategies=strategies, charts=chart_paths))
     writer.write("trades/index.html", renderer.page(
         "trades.html", "../", live=True, trades=newest_first, total_trades=tally.total_trades,
         pages=archive.pages, archives=archive.months))
@@ -148,7 +150,7 @@ def _write_cities(writer, renderer, cities, by_city, tally, stamp) -> None:
 
 def _feed_index(months: list[str]) -> dict:
     feeds_list = ["hero.json", "cities.json", "trades/recent.json", "performance/equity.json",
-                  "calibration.json", "health.json"]
+                  "performance/strategies.json", "calibration.json", "health.json"]
     return {"schema_version": SCHEMA_VERSION, "feeds": feeds_list,
             "monthly_archives": [f"trades/{m}.json" for m in months],
             "schemas": [f"schemas/{name}.schema.json" for name in FEEDS]}

@@ -11,6 +11,7 @@ from publisher import fmt
 from publisher.cities import city_names
 from publisher.config import PublisherConfig
 from publisher.models import (
+    STRATEGIES,
     Calibration,
     CalibrationBin,
     Cities,
@@ -20,6 +21,8 @@ from publisher.models import (
     EquityPoint,
     Health,
     Hero,
+    Strategies,
+    StrategyResult,
     Trade,
 )
 from publisher.queries import CityWeather, PublicTrade, SystemStatus
@@ -55,7 +58,7 @@ def trade(t: PublicTrade) -> Trade:
     return Trade(
         seq=t.seq, trade_time=fmt.minute(t.trade_time), city=t.city_code, ticker=t.ticker,
         climate_day=fmt.day(t.climate_day), side=t.side, action=t.action, count=fmt.count(t.count),
-        price=fmt.money(t.price), fee=fmt.money(t.fee), liquidity=t.liquidity,
+        price=fmt.money(t.price), fee=fmt.money(t.fee), liquidity=t.liquidity, strategy=t.strategy,
         model_probability=_probability(t.p_side),
         result=t.market_result, pnl=None if t.pnl is None else fmt.money(t.pnl), status=trade_status(t),
     )
@@ -138,6 +141,16 @@ def equity(tally: Tally, stamp: Stamp) -> Equity:
     points = [p.model_copy(update={"settled_markets": settled_per_day.get(date.fromisoformat(p.date), 0)})
               for p in daily_points(daily, stamp.cutoff.date())]
     return Equity(**stamp.fields(), total_pnl=fmt.money(sum(daily.values(), ZERO)), points=points)
+
+
+def strategies(tally: Tally, stamp: Stamp) -> Strategies:
+    """Known strategies in their fixed order, then the trades with no recorded strategy."""
+    tallied = tally.strategies()
+    order = [s for s in STRATEGIES if s in tallied] + [s for s in tallied if s not in STRATEGIES]
+    rows = [StrategyResult(strategy=s, trades=tallied[s].trades, settled_markets=tallied[s].settled,
+                           total_pnl=fmt.money(tallied[s].pnl), win_rate=fmt.rate(tallied[s].wins, tallied[s].settled))
+            for s in order]
+    return Strategies(**stamp.fields(), strategies=rows)
 
 
 def calibration(tally: Tally, stamp: Stamp, config: PublisherConfig) -> Calibration:

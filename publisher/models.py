@@ -18,6 +18,12 @@ Minute = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00Z$", de
 Day = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 Rate = Annotated[float, Field(ge=0, le=1)]
 
+# The strategies the trade record can name: analytics.public_trades publishes exactly these (migration 0041),
+# any other intent key as null. A new strategy is added there, here and in STRATEGY_LABELS together.
+STRATEGIES = ("taker", "fixed_offset_maker", "model_maker")
+StrategyName = Literal["taker", "fixed_offset_maker", "model_maker"]
+STRATEGY_LABELS = {"taker": "Taker", "fixed_offset_maker": "Fixed-offset maker", "model_maker": "Model maker"}
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -72,6 +78,7 @@ class Trade(_Strict):
     price: Money
     fee: Money
     liquidity: Literal["maker", "taker"]
+    strategy: StrategyName | None = Field(description="the strategy that made the trade; null when unrecorded")
     model_probability: Rate | None = Field(description="the model's probability that the traded side wins")
     result: Literal["yes", "no", "void"] | None
     pnl: Money | None
@@ -105,6 +112,20 @@ class Equity(_Feed):
     basis: Literal["realised"] = "realised"
     total_pnl: Money
     points: list[EquityPoint] = Field(description="one point per UTC day of settlement, gaps filled with zero")
+
+
+class StrategyResult(_Strict):
+    strategy: StrategyName | None = Field(description="null: trades whose strategy was not recorded")
+    trades: int
+    settled_markets: int = Field(description="settled markets (voids excluded) this strategy traded in")
+    total_pnl: Money = Field(description="realised P&L of this strategy's fills in settled markets, after fees")
+    win_rate: Rate | None = Field(description="share of its settled markets where its own P&L is positive")
+
+
+class Strategies(_Feed):
+    basis: Literal["realised"] = "realised"
+    strategies: list[StrategyResult] = Field(description="every strategy with a public trade; totals add up to "
+                                                         "the hero's P&L")
 
 
 class CalibrationBin(_Strict):
@@ -147,6 +168,7 @@ FEEDS: dict[str, type[BaseModel]] = {
     "trades_recent": RecentTrades,
     "trades_month": MonthlyTrades,
     "equity": Equity,
+    "strategies": Strategies,
     "calibration": Calibration,
     "health": Health,
 }

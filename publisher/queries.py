@@ -54,6 +54,7 @@ class PublicTrade:
     market_result: str | None
     settled_at: datetime | None
     pnl: Decimal | None
+    strategy: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +93,8 @@ def _check(cutoff: datetime, what: str, *stamps: datetime | None) -> None:
 _TRADES_SQL = (
     "SELECT seq, trade_time AT TIME ZONE 'UTC' AS trade_time, city_code, ticker, climate_day, side, action, "
     "CAST(count AS VARCHAR) AS count, CAST(price AS VARCHAR) AS price, CAST(fee AS VARCHAR) AS fee, liquidity, "
-    "p_side, market_result, settled_at AT TIME ZONE 'UTC' AS settled_at, CAST(pnl AS VARCHAR) AS pnl "
-    "FROM analytics.public_trades(?) ORDER BY seq"
+    "p_side, market_result, settled_at AT TIME ZONE 'UTC' AS settled_at, CAST(pnl AS VARCHAR) AS pnl, "
+    "strategy FROM analytics.public_trades(?) ORDER BY seq"
 )
 _DECIMALS = ("count", "price", "fee")
 

@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from publisher import fmt
 from publisher._resources import templates_dir
+from publisher.models import STRATEGY_LABELS
 from publisher.rows import table_rows
 
 
@@ -23,12 +24,16 @@ def _dollars(value: str | None) -> str:
     return "—" if value is None else fmt.dollars(Decimal(value))
 
 
+def _strategy(name: str | None) -> str:
+    return "Not recorded" if name is None else STRATEGY_LABELS[name]
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir()), autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
-    env.filters.update(tone=_tone, dollars=_dollars, percent=fmt.percent, rows=table_rows)
+    env.filters.update(tone=_tone, dollars=_dollars, percent=fmt.percent, rows=table_rows, strategy=_strategy)
     return env
 
 

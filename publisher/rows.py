@@ -10,7 +10,7 @@ from html import escape
 from markupsafe import Markup
 
 from publisher import fmt
-from publisher.models import Trade
+from publisher.models import STRATEGY_LABELS, Trade
 
 
 def _tone(pnl: str | None) -> str:
@@ -23,9 +23,11 @@ def _tone(pnl: str | None) -> str:
 def trade_row(t: Trade) -> str:
     p = "—" if t.model_probability is None else f"{t.model_probability:.2f}"
     pnl = "—" if t.pnl is None else fmt.dollars(Decimal(t.pnl))
+    strategy = "—" if t.strategy is None else STRATEGY_LABELS[t.strategy]
     return (f'<tr><td>{t.seq}</td><td><time datetime="{t.trade_time}">{t.trade_time[:10]} {t.trade_time[11:16]}'
-            f'</time></td><td>{escape(t.city)}</td><td>{escape(t.ticker)}</td><td>{t.action} {t.side.upper()}</td>'
-            f'<td>{t.count}</td><td>{t.price}</td><td>{t.fee}</td><td>{p}</td><td>{t.status}</td>'
+            f'</time></td><td>{escape(t.city)}</td><td>{escape(t.ticker)}</td><td>{strategy}</td>'
+            f'<td>{t.action} {t.side.upper()}</td><td>{t.count}</td><td>{t.price}</td><td>{t.fee}</td><td>{p}</td>'
+            f'<td>{t.status}</td>'
             f'<td class="{_tone(t.pnl)}">{pnl}</td></tr>\n')
 
 

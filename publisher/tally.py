@@ -1,7 +1,8 @@
-"""Running totals over the public trades (one pass, oldest first): markets, cities, days, calibration.
+"""Running totals over the public trades (one pass, oldest first): markets, cities, strategies, days, calibration.
 
 Pure arithmetic on rows the database already delayed; P&L is exact Decimal. A market counts as won when its
-settled P&L (all fills, after fees) is positive; void markets are excluded from win rates.
+settled P&L (all fills, after fees) is positive; void markets are excluded from win rates. Per strategy, the
+same rule is applied to each strategy's own fills in each market, so the strategies' P&L adds up to the total.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ class CityTally:
 
 
 @dataclass
+class StrategyTally:
+    trades: int = 0
+    pnl: Decimal = ZERO
+    settled: int = 0
+    wins: int = 0
+
+
+@dataclass
 class CalibrationTally:
     p: list[list[float]] = field(default_factory=lambda: [[] for _ in range(CALIBRATION_BINS)])
     won: list[int] = field(default_factory=lambda: [0] * CALIBRATION_BINS)
@@ -69,6 +78,9 @@ class Tally:
     trades_today: int = 0
     markets: dict[str, MarketTally] = field(default_factory=dict)
     city_trades: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    strategy_trades: dict[str | None, int] = field(default_factory=lambda: defaultdict(int))
+    # (strategy, ticker) → that strategy's fills in that market
+    strategy_markets: dict[tuple[str | None, str], MarketTally] = field(default_factory=dict)
     calibration: CalibrationTally = field(default_factory=CalibrationTally)
 
     def add(self, trade: PublicTrade) -> None:
@@ -80,10 +92,16 @@ class Tally:
         if market is None:
             market = self.markets[trade.ticker] = MarketTally(trade.ticker, trade.city_code)
         market.net_yes += signed_yes(trade)
+        self.strategy_trades[trade.strategy] += 1
+        own = self.strategy_markets.get((trade.strategy, trade.ticker))
+        if own is None:
+            own = self.strategy_markets[(trade.strategy, trade.ticker)] = MarketTally(trade.ticker, trade.city_code)
+        own.net_yes += signed_yes(trade)
         if trade.market_result is not None:
-            market.result = trade.market_result
-            market.settled_day = trade.settled_at.date() if trade.settled_at else None
-            market.pnl += trade.pnl if trade.pnl is not None else ZERO
+            for tallied in (market, own):
+                tallied.result = trade.market_result
+                tallied.settled_day = trade.settled_at.date() if trade.settled_at else None
+                tallied.pnl += trade.pnl if trade.pnl is not None else ZERO
             if trade.action == "buy" and trade.p_side is not None and trade.market_result in ("yes", "no"):
                 self.calibration.add(trade.p_side, trade.side == trade.market_result)
 
@@ -105,3 +123,15 @@ class Tally:
                 city.wins += int(market.pnl > 0)
         return out
 
+    def strategies(self) -> dict[str | None, StrategyTally]:
+        """Per strategy (None: not recorded), in order of first public trade."""
+        out: dict[str | None, StrategyTally] = {s: StrategyTally(trades=n) for s, n in self.strategy_trades.items()}
+        for (strategy, _ticker), market in self.strategy_markets.items():
+            if market.result is None:
+                continue
+            tallied = out[strategy]
+            tallied.pnl += market.pnl
+            if market.result in ("yes", "no"):
+                tallied.settled += 1
+                tallied.wins += int(market.pnl > 0)
+        return out

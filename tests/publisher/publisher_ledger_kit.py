@@ -1,7 +1,9 @@
 """Test kit: writes realistic ledger rows (through the daemon's Database) for the publisher tests.
 
 Every trade goes through the real chain decision → intent → order → order event → fill, so the analytics
-functions' joins are exercised. Internal ids can be chosen, so canary strings can be planted.
+functions' joins are exercised. Internal ids can be chosen, so canary strings can be planted. A trade made with a
+`purpose` gets the daemon's intent key (`<ticker>:<side>:<action>:<climate_day>:<purpose>`, the taker's purpose
+being `entry`); without one its key is an internal id the public record cannot attribute to a strategy.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class LedgerKit:
     _n: int = 0
     tickers: dict[str, tuple[str, date]] = field(default_factory=dict)
     settled: set[str] = field(default_factory=set)
+    versions: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.db.execute("INSERT INTO ops.config_versions (config_hash, config, first_seen_at) VALUES (?, ?, ?) "
@@ -60,10 +63,12 @@ class LedgerKit:
     def trade(self, at: datetime, city: str, day: date, strike: int, *, side: str = "yes", action: str = "buy",
               count: str = "10", price: str = "0.45", fee: str = "0.02", p_yes: float | None = 0.6,
               received_at: datetime | None = None, is_taker: bool = True, run_id: int | None = None,
-              with_decision: bool = True) -> str:
+              with_decision: bool = True, purpose: str | None = None) -> str:
         n = self._next()
         ticker = ticker_for(city, day, strike)
         self.tickers[ticker] = (city, day)
+        key = f"ik-{self.secret}-{n}" if purpose is None else f"{ticker}:{side}:{action}:{day.isoformat()}:{purpose}"
+        version = self.versions[key] = self.versions.get(key, 0) + 1   # a re-placed intent is its next version
         coid = f"coid-{self.secret}-{n}"
         order_id = f"oid-{self.secret}-{n}"
         decision_id = None if not with_decision else self.db.scalar(
@@ -73,20 +78,19 @@ class LedgerKit:
             "RETURNING id",
             [run_id, f"cycle-{self.secret}-{n}", at - timedelta(seconds=20), ticker, ticker.rsplit("-", 1)[0], city,
              day, CONFIG_HASH, p_yes, 0.05, side, action, Decimal(price), Decimal("0.02"), Decimal("0.05"),
-             Decimal(count), "trade", Json([f"reason-{self.secret}"]), Json({"payload": self.secret}),
-             f"ik-{self.secret}-{n}"])
+             Decimal(count), "trade", Json([f"reason-{self.secret}"]), Json({"payload": self.secret}), key])
         self.db.execute(
             "INSERT INTO ops.intents (intent_key, version, decision_id, ticker, city_code, climate_day, side, action, "
             "count, limit_price, client_order_id, state, reason, created_at, updated_at) "
-            "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, ?)",
-            [f"ik-{self.secret}-{n}", decision_id, ticker, city, day, side, action, Decimal(count), Decimal(price),
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, ?)",
+            [key, version, decision_id, ticker, city, day, side, action, Decimal(count), Decimal(price),
              coid, f"why-{self.secret}", at - timedelta(seconds=15), at])
         self.db.execute(
             "INSERT INTO ops.orders (client_order_id, exchange_order_id, intent_key, intent_version, ticker, city_code, "
             "climate_day, side, action, count, limit_price, state, filled_count, remaining_count, fees_paid, "
-            "last_error, created_at, sent_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, 'executed', ?, 0, ?, "
+            "last_error, created_at, sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'executed', ?, 0, ?, "
             "?, ?, ?, ?)",
-            [coid, order_id, f"ik-{self.secret}-{n}", ticker, city, day, side, action, Decimal(count), Decimal(price),
+            [coid, order_id, key, version, ticker, city, day, side, action, Decimal(count), Decimal(price),
              Decimal(count), Decimal(fee), f"err-{self.secret}", at - timedelta(seconds=10),
              at - timedelta(seconds=10), at])
         self.db.execute(
@@ -143,6 +147,9 @@ class LedgerKit:
 
 
 CITY_CODES = list(SERIES)
+# seed_history cycles through these (no random draw, so the seeded numbers stay those of the fixed seed): every
+# strategy, and a trade whose order carries no strategy
+SEED_PURPOSES = ("entry", "fixed_offset_maker", "model_maker", None)
 
 
 def seed_history(kit: LedgerKit, published_at: datetime, rng: random.Random, days: int = 12,
@@ -163,7 +170,8 @@ def seed_history(kit: LedgerKit, published_at: datetime, rng: random.Random, day
             ticker = kit.trade(at, city, day, rng.randint(30, 80), side=rng.choice(["yes", "no"]),
                                action="buy" if rng.random() < 0.85 else "sell", count=str(rng.randint(1, 40)),
                                price=f"0.{rng.randint(5, 95):02d}{rng.choice(['', '5'])}", fee=f"0.{rng.randint(0, 30):02d}",
-                               p_yes=round(rng.random(), 3), is_taker=rng.random() < 0.7, run_id=run_id)
+                               p_yes=round(rng.random(), 3), is_taker=rng.random() < 0.7, run_id=run_id,
+                               purpose=SEED_PURPOSES[kit._n % len(SEED_PURPOSES)])
             settle_at = day_start + timedelta(days=1, hours=14)
             if settle_at <= cutoff and ticker not in kit.settled:
                 kit.settle(ticker, rng.choice(["yes", "no", "no", "void"] if rng.random() < 0.1 else ["yes", "no"]),
@@ -183,18 +191,19 @@ def add_embargoed(kit: LedgerKit, published_at: datetime, rng: random.Random) ->
     """Rows the public must not see yet: everything younger than the cut-off, or received after it."""
     cutoff = published_at - timedelta(minutes=60)
     later = [cutoff + timedelta(seconds=s) for s in (1, 59, 61, 1800, 3599, 3600, 7200)]
-    for at in later:
+    for i, at in enumerate(later):
         city = rng.choice(CITY_CODES)
         # a decision precedes its fill by 20 s; one made before the cut-off was already public, so skip those
         ticker = kit.trade(at, city, at.date(), rng.randint(30, 80), count=str(rng.randint(1, 9)),
-                           with_decision=at - timedelta(seconds=20) > cutoff)
+                           with_decision=at - timedelta(seconds=20) > cutoff,
+                           purpose=SEED_PURPOSES[i % len(SEED_PURPOSES)])
         kit.position(ticker, at)
         kit.weather(city, at.date(), at, observed=99.0, forecast=101.0)
         kit.market(ticker, at)
     # happened before the cut-off but only received after it
     # (its decision would have been public already, so this one has none: only the fill arrives late)
     old = kit.trade(cutoff - timedelta(minutes=5), "NYC", cutoff.date(), 44, received_at=cutoff + timedelta(seconds=30),
-                    with_decision=False)
+                    with_decision=False, purpose="model_maker")
     # settlements of public trades: one after the cut-off, one before it but received after
     public = [t for t in kit.tickers if t not in kit.settled and t != old]
     if public:

@@ -15,7 +15,8 @@ from publisher.build import build_site, schema_documents
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "publisher" / "schemas"
 FEED_SCHEMA = {"hero.json": "hero", "cities.json": "cities", "trades/recent.json": "trades_recent",
-               "performance/equity.json": "equity", "calibration.json": "calibration", "health.json": "health"}
+               "performance/equity.json": "equity",
+               "performance/strategies.json": "strategies", "calibration.json": "calibration", "health.json": "health"}
 
 
 def test_committed_schemas_match_the_models():

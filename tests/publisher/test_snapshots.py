@@ -14,7 +14,7 @@ from publisher.config import PublisherConfig
 SNAPSHOT_FILES = ["index.html", "trades/index.html", "trades/p000001.html", "cities/nyc.html", "methodology.html",
                   "health.html", "404.html", "_headers", "api/v1/hero.json", "api/v1/cities.json",
                   "api/v1/trades/recent.json", "api/v1/trades/2026-01.json", "api/v1/performance/equity.json",
-                  "api/v1/calibration.json", "api/v1/health.json", "api/v1/index.json"]
+                  "api/v1/performance/strategies.json", "api/v1/calibration.json", "api/v1/health.json", "api/v1/index.json"]
 
 
 def _build(ledger, source, tmp_path, name):
