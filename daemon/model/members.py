@@ -119,9 +119,17 @@ def forecast_member(inputs: ModelInputs, params: ModelParams) -> Member:
         return _invalid("forecast", "forecast_issued_after_decision")
     _, end = day_bounds(inputs)
     lead_days = max((end - inputs.forecast_issued_at).total_seconds() / 86400.0 - 1.0, 0.0)
-    sigma = params.forecast_sigma.get(inputs.city_code, 3.5) + params.forecast_sigma_per_day * lead_days
-    centre = inputs.forecast_high_f + params.forecast_bias.get(inputs.city_code, 0.0)
     features = {"forecast": inputs.forecast_high_f, "lead_days": round(lead_days, 3)}
+    fitted = params.forecast_error_at(inputs.city_code,
+                                      (end - inputs.forecast_issued_at).total_seconds() / 3600.0)
+    if fitted is not None:   # fitted on the city's own forecast archive, by lead
+        sigma = fitted.sigma_f
+        centre = inputs.forecast_high_f + fitted.bias_f
+        features["forecast_error"] = fitted.label
+    else:                    # reference priors
+        sigma = (params.forecast_sigma.get(inputs.city_code, 3.5)
+                 + params.forecast_sigma_per_day * lead_days)
+        centre = inputs.forecast_high_f + params.forecast_bias.get(inputs.city_code, 0.0)
     if inputs.city_code in params.climate:
         clim_mean, clim_sd = climate_mean_sd(params.climate[inputs.city_code], inputs.climate_day)
         k = min(0.6, params.forecast_clim_weight_per_day * lead_days)  # climatology matters more at long leads
