@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -160,7 +161,9 @@ def combine(pmfs: list[np.ndarray], weights: list[float]) -> np.ndarray:
         weights = [1.0] * len(pmfs)
     logp = None
     for wi, p in zip(weights, pmfs):
-        term = float(wi) * np.log(p + 1e-9)
+        term = np.log(p + 1e-9)
+        if wi != 1:   # (1.0 * x is x)
+            term = float(wi) * term
         # (Summing from 0 as sum() did would only turn a -0.0 into 0.0: the same after exp.)
         logp = term if logp is None else logp + term
     logp -= logp.max()
@@ -174,13 +177,19 @@ def apply_floor(pmf: np.ndarray, floor_idx: int | None, leak: float) -> np.ndarr
     `leak` >= FLOOR_OFF means no floor (the fit may find the members already carry it better than a hard cut)."""
     if floor_idx is None or leak >= FLOOR_OFF:
         return pmf
-    factor = np.full(pmf.shape, leak * 1e-3)
+    out = pmf * _floor_factor(pmf.shape[0], floor_idx, leak)
+    total = out.sum()
+    return out / total if total > 0 else pmf
+
+
+@lru_cache(maxsize=4096)
+def _floor_factor(size: int, floor_idx: int, leak: float) -> np.ndarray:
+    factor = np.full(size, leak * 1e-3)
     factor[floor_idx:] = 1.0
     if floor_idx >= 1:
         factor[floor_idx - 1] = leak
-    out = pmf * factor
-    total = out.sum()
-    return out / total if total > 0 else pmf
+    factor.flags.writeable = False
+    return factor
 
 
 def _mask_of(ladder: tuple[tuple[str, Bracket], ...]) -> np.ndarray:

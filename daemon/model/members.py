@@ -266,15 +266,22 @@ def power_normalise(prices: np.ndarray) -> np.ndarray:
     Unlike dividing by the sum it takes more off the long shots than off the favourite (the favourite–long-shot
     bias); it won over proportional and additive normalisation at every horizon of both validation folds."""
     add = np.add.reduce   # what ndarray.sum runs, without its Python-level wrapper
+    seen: dict[float, tuple[float, np.ndarray]] = {}   # k -> (excess, prices ** k): each k powered once
+
+    def powered(k: float) -> tuple[float, np.ndarray]:
+        hit = seen.get(k)
+        if hit is None:
+            mass = prices ** k
+            hit = seen[k] = (float(add(mass)) - 1.0, mass)
+        return hit
 
     def excess(k: float) -> float:
-        return float(add(prices ** k)) - 1.0
+        return powered(k)[0]
 
     lo, hi = POWER_RANGE
     if len(prices) < 2 or excess(lo) < 0 or excess(hi) > 0:
         return prices / prices.sum()
-    k = power_root(excess, lo, hi)
-    mass = prices ** k
+    mass = powered(power_root(excess, lo, hi))[1]
     return mass / mass.sum()
 
 
