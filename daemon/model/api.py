@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 
