@@ -43,9 +43,9 @@ def bracket_mask(ladder: Sequence[tuple[str, Bracket]]) -> np.ndarray:
     return mask
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def ladder_mask(ladder: tuple[tuple[str, Bracket], ...]) -> np.ndarray:
-    """`bracket_mask` of a ladder, computed once per distinct ladder (read-only: it is shared)."""
+    """`bracket_mask` of a ladder, once per distinct ladder (read-only: shared; ~10 KB a ladder)."""
     mask = bracket_mask(ladder)
     mask.flags.writeable = False
     return mask

@@ -220,7 +220,7 @@ def _spread(mass: np.ndarray, ladder: tuple, decay: float) -> np.ndarray:
     return pmf
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _spread_layout(ladder: tuple, decay: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """`_spread` as one vector expression, mass[index] * numer / denom, per distinct ladder.
 
