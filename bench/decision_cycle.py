@@ -2,7 +2,8 @@
 
 Prints: pure compute per cycle and per event (model + edge + sizing, no network, no database) p50/p99;
 full fast-cycle wall time (HTTP + ledger + OMS) p50/p99/max; HTTP calls per cycle; markets and decisions
-per cycle. Not a test.
+per cycle; the machine's load average (the figures are wall-clock: on a shared machine read them with
+it). Not a test.
 
     python -m bench.decision_cycle [--cycles 24] [--minutes 60] [--database-url duckdb:///path]
 """
@@ -10,6 +11,7 @@ per cycle. Not a test.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -93,6 +95,8 @@ def main() -> None:
           f"  p99 {_pct(wall, .99) * ms:.0f} ms  max {max(wall) * ms:.0f} ms")
     print(f"HTTP calls per fast cycle: mean {statistics.mean(calls):.1f}  max {max(calls)}")
     print(f"simulator step per cycle (agents; not part of the daemon): p50 {_pct(sim_step, .5) * ms:.0f} ms")
+    print(f"load average (1/5/15 min) {' / '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

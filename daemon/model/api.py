@@ -8,14 +8,16 @@ ones; the observed maximum so far acts as a soft floor; bracket probabilities ar
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 
 from daemon.model import members
-from daemon.model.grid import GRID, bracket_probabilities
+from daemon.model.grid import GRID, GRID_F, bracket_mask, ladder_mask, masked_probabilities
 from daemon.model.params import FLOOR_OFF, ModelParams
 from daemon.settlement.brackets import Bracket
 
@@ -72,28 +74,74 @@ class MemberOutput:          # original strategy contract
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True)
 class EventForecast:
-    probabilities: dict[str, float]      # ticker -> P(YES), sums to 1 over the ladder
-    pmf: dict[int, float]                # integer high -> probability
-    members: tuple[MemberOutput, ...]
-    valid: bool
-    reasons: tuple[str, ...]
+    """The event's forecast. `pmf` and `members` are diagnostics (decisions read `probabilities`,
+    `valid`, `reasons`): computed on first access from the same numbers; the hot path skips them."""
+
+    __slots__ = ("_members", "_pmf", "probabilities", "reasons", "valid")
+
+    def __init__(self, probabilities: dict[str, float],
+                 pmf: dict[int, float] | Callable[[], dict[int, float]],
+                 members: tuple[MemberOutput, ...] | Callable[[], tuple[MemberOutput, ...]],
+                 valid: bool, reasons: tuple[str, ...]) -> None:
+        self.probabilities = probabilities   # ticker -> P(YES), sums to 1 over the ladder
+        self.valid = valid
+        self.reasons = reasons
+        self._pmf = pmf
+        self._members = members
+
+    @property
+    def pmf(self) -> dict[int, float]:
+        """Integer high -> probability (the support above 1e-12)."""
+        if callable(self._pmf):
+            self._pmf = self._pmf()
+        return self._pmf
+
+    @property
+    def members(self) -> tuple[MemberOutput, ...]:
+        if callable(self._members):
+            self._members = self._members()
+        return self._members
+
+    def _key(self) -> tuple:
+        return (self.probabilities, self.pmf, self.members, self.valid, self.reasons)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EventForecast) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # dict fields: unhashable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return (f"EventForecast(probabilities={self.probabilities!r}, valid={self.valid!r}, "
+                f"reasons={self.reasons!r})")
 
 
 def price_event(inputs: ModelInputs, params: ModelParams) -> EventForecast:
     """One distribution over the settled high and P(YES) per ladder ticker; invalid when no member is valid."""
     raw = members.all_members(inputs, params)
-    outputs = tuple(_member_output(inputs, m) for m in raw)
+    mask = _mask_of(inputs.brackets)
+
+    def outputs() -> tuple[MemberOutput, ...]:
+        return tuple(_member_output(inputs, m, mask) for m in raw)
+
     valid = [m for m in raw if m.valid]
     if not valid:
         reasons = tuple(f"{m.name}:{r}" for m in raw for r in m.reasons) or ("no_valid_member",)
         return EventForecast({}, {}, outputs, False, ("no_valid_member",) + reasons)
     key = weight_key(inputs, params, any(m.name == "nowcast" for m in valid))
-    pmf = combine([m.pmf for m in valid], [params.weights.get(key, {}).get(m.name, 0.0) for m in valid])
+    weights = params.weights.get(key, {})
+    pool = [(m, weights.get(m.name, 0.0)) for m in valid]
+    if any(w > 0 for _, w in pool):
+        # A zero-weight member adds exactly ±0 to the pooled log-density: leave it and its pmf out.
+        pool = [(m, w) for m, w in pool if w != 0]
+    pmf = combine([m.pmf for m, _ in pool], [w for _, w in pool])
     pmf = apply_floor(pmf, members.floor_index(inputs), params.leak_for(key))
-    probs = bracket_probabilities(pmf, inputs.brackets)
-    support = {int(x): float(p) for x, p in zip(GRID, pmf) if p > 1e-12}
+    probs = masked_probabilities(pmf, mask, inputs.brackets)
+
+    def support() -> dict[int, float]:
+        kept = np.flatnonzero(pmf > 1e-12)
+        return dict(zip(GRID[kept].tolist(), pmf[kept].tolist()))
+
     return EventForecast(probs, support, outputs, True, (f"weights:{key}",))
 
 
@@ -109,10 +157,15 @@ def weight_key(inputs: ModelInputs, params: ModelParams, with_nowcast: bool) -> 
 
 def combine(pmfs: list[np.ndarray], weights: list[float]) -> np.ndarray:
     """Log-linear pool; equal weights when every valid member has weight 0."""
-    w = np.asarray(weights, dtype=float)
-    if not np.any(w > 0):
-        w = np.ones(len(pmfs))
-    logp = sum(wi * np.log(p + 1e-9) for wi, p in zip(w, pmfs))
+    if not any(w > 0 for w in weights):
+        weights = [1.0] * len(pmfs)
+    logp = None
+    for wi, p in zip(weights, pmfs):
+        term = np.log(p + 1e-9)
+        if wi != 1:   # (1.0 * x is x)
+            term = float(wi) * term
+        # (Summing from 0 as sum() did would only turn a -0.0 into 0.0: the same after exp.)
+        logp = term if logp is None else logp + term
     logp -= logp.max()
     out = np.exp(logp)
     return out / out.sum()
@@ -124,19 +177,32 @@ def apply_floor(pmf: np.ndarray, floor_idx: int | None, leak: float) -> np.ndarr
     `leak` >= FLOOR_OFF means no floor (the fit may find the members already carry it better than a hard cut)."""
     if floor_idx is None or leak >= FLOOR_OFF:
         return pmf
-    factor = np.full(pmf.shape, leak * 1e-3)
-    factor[floor_idx:] = 1.0
-    if floor_idx >= 1:
-        factor[floor_idx - 1] = leak
-    out = pmf * factor
+    out = pmf * _floor_factor(pmf.shape[0], floor_idx, leak)
     total = out.sum()
     return out / total if total > 0 else pmf
 
 
-def _member_output(inputs: ModelInputs, m: members.Member) -> MemberOutput:
+@lru_cache(maxsize=4096)
+def _floor_factor(size: int, floor_idx: int, leak: float) -> np.ndarray:
+    factor = np.full(size, leak * 1e-3)
+    factor[floor_idx:] = 1.0
+    if floor_idx >= 1:
+        factor[floor_idx - 1] = leak
+    factor.flags.writeable = False
+    return factor
+
+
+def _mask_of(ladder: tuple[tuple[str, Bracket], ...]) -> np.ndarray:
+    try:
+        return ladder_mask(ladder)
+    except TypeError:  # an unhashable ladder (a list passed in): build it for this call only
+        return bracket_mask(ladder)
+
+
+def _member_output(inputs: ModelInputs, m: members.Member, mask: np.ndarray) -> MemberOutput:
     if not m.valid or m.pmf is None:
         return MemberOutput(m.name, {}, float("inf"), m.features, False, m.reasons)
-    probs = bracket_probabilities(m.pmf, inputs.brackets)
-    mean = float(np.dot(GRID, m.pmf))
-    sd = float(np.sqrt(max(np.dot((GRID - mean) ** 2, m.pmf), 0.0)))
+    probs = masked_probabilities(m.pmf, mask, inputs.brackets)
+    mean = float(np.dot(GRID_F, m.pmf))
+    sd = float(np.sqrt(max(np.dot((GRID_F - mean) ** 2, m.pmf), 0.0)))
     return MemberOutput(m.name, probs, sd, {**m.features, "mean": round(mean, 3)}, True, m.reasons)

@@ -10,16 +10,16 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import numpy as np
 
-from daemon.cities import CityRegistry
+from daemon.cities import CityRegistry, lst_day_bounds
 from daemon.settlement.brackets import Bracket, BracketError, event_brackets
-
-BAD_ISD_QC = ("2", "3", "6", "7")  # ISD quality codes: suspect / erroneous
+from daemon.weather.observations import day_values
+from daemon.weather.recorded import isd_observation
 
 
 @dataclass
@@ -199,40 +199,51 @@ def _load_highs(ds: Dataset, registry: CityRegistry) -> None:
             _add_high(ds, city, day, value)
 
 
-# METAR remark `1snTTT`: the highest temperature of the last 6 hours (0.1 °C), sent with the synoptic-hour reports.
-# It catches peaks between the hourly readings (a reason sampled observations under-read the official max).
-_MAX6_SQL = """
-    CASE WHEN regexp_matches(' ' || split_part(coalesce(metar, ''), ' RMK ', 2), ' 1[01][0-9]{3}( |$)') THEN
-        (CASE WHEN regexp_extract(' ' || split_part(metar, ' RMK ', 2), ' 1([01])([0-9]{3})( |$)', 1) = '1'
-              THEN -1 ELSE 1 END)
-        * CAST(regexp_extract(' ' || split_part(metar, ' RMK ', 2), ' 1([01])([0-9]{3})( |$)', 2) AS DOUBLE) / 10.0
-        * 9.0 / 5.0 + 32.0 END"""
-MAX6_HOURS = 6
-
-
 def _load_hourly(ds: Dataset, registry: CityRegistry) -> None:
+    """Each ISD reading as the value it adds to its LST day's observed maximum, by the live rule.
+
+    The rule is `daemon.weather.observations.day_values`, on the Observation the recorded feed
+    builds from the same row (`daemon.weather.recorded.isd_observation`): the T-group (0.1 °C)
+    where present, else the reported whole °C as the value − 0.5 °C it proves, and a 6-hour maximum
+    group only when its whole window lies inside the climate day. So the fit learns from exactly
+    the observed maxima the daemon will see.
+    """
     path = _file(ds.root, "weather/isd_hourly_kmia_kord_ksea.parquet")
     if path is None:
         return
-    has_metar = "metar" in {r[0] for r in ds.con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)})").fetchall()}
-    max6 = _MAX6_SQL if has_metar else "NULL"
+    described = ds.con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)})").fetchall()
+    cols = {r[0] for r in described}
+    extra = ", ".join(c if c in cols else f"NULL AS {c}" for c in ("tmp_qc", "metar"))
     rows = ds.con.execute(
-        f"SELECT station, epoch(CAST(time_utc AS TIMESTAMP)) AS t, tmp_c * 9.0 / 5.0 + 32.0 AS f, {max6} AS max6 "
-        f"FROM read_parquet({_lit(path)}) WHERE tmp_c IS NOT NULL AND tmp_c < 99 "
-        f"AND coalesce(tmp_qc, '') NOT IN {BAD_ISD_QC} ORDER BY station, t").fetchnumpy()
-    for station in np.unique(rows["station"]):
-        city = registry.by_icao(str(station))
-        key = city.code if city else f"@{station}"  # non-settlement stations still teach the nowcast shape
-        offset_city = city or registry.get({"KORD": "CHI"}.get(str(station), "NYC"))
-        sel = rows["station"] == station
-        times, temps = rows["t"][sel].astype(float), rows["f"][sel].astype(float)
-        ds.hourly[key] = (times, _with_six_hour_max(times, temps, rows["max6"][sel], offset_city.lst_offset_hours))
+        f"SELECT station, CAST(time_utc AS TIMESTAMP) AS t, tmp_c, {extra} "
+        f"FROM read_parquet({_lit(path)}) WHERE time_utc IS NOT NULL ORDER BY station, t"
+    ).fetchall()
+    by_station: dict[str, list[tuple]] = defaultdict(list)
+    for station, *rest in rows:
+        by_station[str(station)].append(tuple(rest))
+    for station, readings in by_station.items():
+        city = registry.by_icao(station)
+        # Non-settlement stations (`@ICAO`) still teach the nowcast its shape.
+        key = city.code if city else f"@{station}"
+        offset_city = city or registry.get({"KORD": "CHI"}.get(station, "NYC"))
+        times, temps = reading_values(readings, offset_city.lst_offset_hours)
+        if len(times):
+            ds.hourly[key] = (times, temps)
 
 
-def _with_six_hour_max(times: np.ndarray, temps: np.ndarray, max6, lst_offset_hours: int) -> np.ndarray:
-    """Each reading's value raised to its 6-hour max group when that 6-hour window lies inside the reading's LST day."""
-    six = np.asarray([np.nan if v is None else float(v) for v in np.asarray(max6, dtype=object)], dtype=float)
-    seconds_into_day = np.mod(times + lst_offset_hours * 3600, 86400)
-    inside = seconds_into_day >= MAX6_HOURS * 3600 - 10 * 60  # e.g. the 05:53 LST report covers 00-06 LST
-    usable = inside & np.isfinite(six) & (six > -80) & (six < 140)
-    return np.where(usable, np.maximum(temps, np.where(usable, six, temps)), temps)
+def reading_values(readings: list[tuple], lst_offset_hours: int) -> tuple[np.ndarray, np.ndarray]:
+    """(epoch seconds, °F) per usable reading (time_utc, tmp_c, tmp_qc, metar), in time order: the
+    most the reading adds to the maximum of its own LST day (readings adding nothing left out)."""
+    times, temps = [], []
+    offset = timedelta(hours=lst_offset_hours)
+    for time_utc, tmp_c, tmp_qc, metar in readings:
+        stamp = time_utc if time_utc.tzinfo else time_utc.replace(tzinfo=UTC)
+        obs = isd_observation(stamp, tmp_c, tmp_qc, metar)
+        if obs is None or obs.temperature_c is None:   # no temperature (QC, missing): not a reading
+            continue
+        start, end = lst_day_bounds((stamp + offset).date(), lst_offset_hours)
+        values = day_values(obs, start, end)
+        if values:
+            times.append(stamp.timestamp())
+            temps.append(max(v for v, _ in values))
+    return np.asarray(times, dtype=float), np.asarray(temps, dtype=float)

@@ -2,7 +2,11 @@
 
 1. Climatology per city: harmonic seasonal mean and variance of the daily high; AR persistence of its anomaly.
 2. Nowcast tables: for each LST hour, the distribution of (official high − rounded max observed so far).
-3. Ensemble weights and soft-floor leak per lead bucket: grid search minimising the Brier score on a point-in-time
+3. Forecast error per city that has a point-in-time forecast archive in the data directory
+   (weather/ndfd_*_maxt_vintages.parquet + the climate reports): bias and σ of the forecast high per
+   lead bucket, from target days inside the window only (and labels published before its end);
+   the other cities keep the reference priors. The fit notes say which.
+4. Ensemble weights and soft-floor leak per lead bucket: grid search minimising the Brier score on a point-in-time
    replay of the older 70% of the training events, kept only if they beat the market-only pool (normalised prices,
    no floor) on the newest 30%; otherwise the market-only pool. The market weight is also the prices' sharpening
    exponent, so no separate gamma is fitted (market_gamma stays empty = 1).
@@ -13,7 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -21,12 +25,14 @@ from daemon.cities import lst_day_bounds
 from daemon.model import members
 from daemon.model.api import weight_key
 from daemon.model.data import Dataset
+from daemon.model.forecast_error import forecast_error_rows, lead_errors
 from daemon.model.grid import GRID, bracket_mask
 from daemon.model.params import (
     FLOOR_OFF,
     NOWCAST_D_LEN,
     NOWCAST_D_MIN,
     CityClimate,
+    ForecastLeadError,
     ModelParams,
     default_params,
 )
@@ -49,9 +55,12 @@ class FitWindow:
 def fit_params(ds: Dataset, window: FitWindow) -> ModelParams:
     climate = {city: c for city, highs in ds.highs.items() if (c := fit_climate(highs, window)) is not None}
     nowcast, leak = fit_nowcast(ds, window)
-    base = default_params().model_copy(update={"climate": climate, "nowcast": nowcast, "floor_leak": leak})
+    by_lead, forecast_notes = fit_forecast(ds, window)
+    base = default_params().model_copy(update={
+        "climate": climate, "nowcast": nowcast, "floor_leak": leak, "forecast_by_lead": by_lead})
     gamma, weights, leaks, notes = fit_ensemble(ds, window, base)
-    notes.update(climate_days={c: v.n_days for c, v in climate.items()},
+    notes.update(forecast_error=forecast_notes,
+                 climate_days={c: v.n_days for c, v in climate.items()},
                  window=[str(window.start) if window.start else None, str(window.end) if window.end else None])
     return base.model_copy(update={"market_gamma": gamma, "weights": weights, "floor_leak_by_key": leaks,
                                    "fit_notes": notes})
@@ -90,6 +99,43 @@ def fit_climate(highs: dict[date, float], window: FitWindow) -> CityClimate | No
         ratio.append(float(np.std(pairs[:, 0] - b * pairs[:, 1]) / max(np.std(pairs[:, 0]), 1e-6)))
     return CityClimate(mean_coef=tuple(float(c) for c in mean_coef), var_coef=tuple(float(c) for c in var_coef),
                        phi=(phi[0], phi[1]), resid_ratio=(ratio[0], ratio[1]), n_days=len(days))
+
+
+# -- forecast error -----------------------------------------------------------------------------
+# Hours from issue to the end of the LST climate day. The archive's issues (00/06/12/18 UTC + ~46
+# min) fall 16-28 h, 34-52 h and 58-76 h before a US day's end: the same day-0/1/2 groups as its
+# own lead-to-MaxT-period-end buckets (12-24, 24-48, 48-72 h), in the lead the model measures.
+FORECAST_LEAD_BUCKETS = ((0.0, 30.0), (30.0, 54.0), (54.0, 78.0))
+MIN_FORECAST_ERRORS = 30   # per bucket
+
+
+def fit_forecast(ds: Dataset,
+                 window: FitWindow) -> tuple[dict[str, tuple[ForecastLeadError, ...]], dict]:
+    """Forecast bias and σ by lead for every registry city whose station has archived forecasts.
+
+    Walk-forward: target days in the window, forecasts issued and climate reports published before
+    the day after its end (forecast_error.forecast_error_rows). No archive: the priors."""
+    before = window.end + timedelta(days=1) if window.end else date(9999, 1, 1)
+    fitted: dict[str, tuple[ForecastLeadError, ...]] = {}
+    notes: dict = {}
+    for city in ds.registry:
+        rows = forecast_error_rows(ds.root, before, station=city.icao, since=window.start)
+        end_of = {day: lst_day_bounds(day, city.lst_offset_hours)[1] for day, *_ in rows}
+        errors = [((end_of[day] - issued).total_seconds() / 3600.0, err)
+                  for day, issued, _, err in rows]
+        stats = lead_errors(errors, FORECAST_LEAD_BUCKETS, MIN_FORECAST_ERRORS)
+        if not stats:
+            notes[city.code] = "prior"
+            continue
+        fitted[city.code] = tuple(
+            ForecastLeadError(lo_hours=s.lo_hours, hi_hours=s.hi_hours, n=s.n, bias_f=-s.bias_f,
+                              sigma_f=s.sigma_f, mae_f=s.mae_f) for s in stats)
+        notes[city.code] = {"source": "fitted", "station": city.icao, "days": len(end_of),
+                            "first_day": str(min(end_of)), "last_day": str(max(end_of)),
+                            "by_lead": {s.label: {"n": s.n, "bias_f": -s.bias_f,
+                                                  "sigma_f": s.sigma_f, "mae_f": s.mae_f}
+                                        for s in stats}}
+    return fitted, notes
 
 
 # -- nowcast ----------------------------------------------------------------------------------------------

@@ -49,6 +49,14 @@ def forecast_errors(
     Kept: target_day < before, the forecast issued before `before` 00:00 UTC, and the CLI report carrying
     the high issued before then too (a label nobody had yet is not used).
     """
+    rows = forecast_error_rows(data_dir, before, station=station, since=since)
+    return [(day, lead, err) for day, _, lead, err in rows]
+
+
+def forecast_error_rows(
+    data_dir: Path | str, before: date, *, station: str = "KNYC", since: date | None = None
+) -> list[tuple[date, datetime, float, float]]:
+    """`forecast_errors` with each issue's time: (target day, issued_at, lead hours, error)."""
     root = Path(data_dir) / "weather"
     ndfd = sorted(root.glob("ndfd_*_maxt_vintages.parquet"))
     cli = sorted(root.glob("*_cli_daily.parquet"))
@@ -68,7 +76,8 @@ def forecast_errors(
             for p in cli
         )
         rows = con.execute(
-            f"SELECT f.target_day, f.lead_hours, f.maxt_f - c.high_f FROM ({forecasts}) f"
+            "SELECT f.target_day, f.issued_at, f.lead_hours, f.maxt_f - c.high_f"
+            f" FROM ({forecasts}) f"
             f" JOIN ({reports}) c ON c.station = f.station AND c.climate_day = f.target_day"
             " WHERE f.station = ? AND NOT f.misaligned AND f.maxt_f IS NOT NULL AND c.high_f IS NOT NULL"
             " AND f.target_day < ? AND f.issued_at < ? AND c.issued_at < ?"
@@ -78,7 +87,7 @@ def forecast_errors(
         ).fetchall()
     finally:
         con.close()
-    return [(day, float(lead), float(err)) for day, lead, err in rows]
+    return [(day, issued, float(lead), float(err)) for day, issued, lead, err in rows]
 
 
 def fit_forecast_error(
@@ -91,10 +100,17 @@ def fit_forecast_error(
 ) -> list[LeadError]:
     """Bias, MAE and σ of the forecast error per lead bucket, from target days in [since, before)."""
     errors = forecast_errors(data_dir, before, station=station, since=since)
+    return lead_errors([(lead, e) for _, lead, e in errors], buckets)
+
+
+def lead_errors(
+    errors: list[tuple[float, float]], buckets: tuple[tuple[float, float], ...], min_n: int = 2
+) -> list[LeadError]:
+    """Bias, MAE and σ per [lo, hi) bucket of (lead hours, error) pairs (at least `min_n` each)."""
     out = []
     for lo, hi in buckets:
-        values = [e for _, lead, e in errors if lo <= lead < hi]
-        if len(values) < 2:
+        values = [e for lead, e in errors if lo <= lead < hi]
+        if len(values) < max(min_n, 2):
             continue
         out.append(
             LeadError(

@@ -1,16 +1,24 @@
-"""The integer support of every distribution and the map from a pmf to bracket probabilities."""
+"""The integer support of every distribution and the map from a pmf to bracket probabilities.
+
+Hot path (every event of every decision cycle): no scipy.stats objects (`scipy.special.stdtr` is the
+very function `scipy.stats.t.cdf` evaluates, without its argument checks), one mask per ladder.
+Results are bit-for-bit those of the straightforward code (tests/model/test_decision_pins.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
-from scipy.stats import t as student_t
+from scipy.special import stdtr
 
 from daemon.settlement.brackets import Bracket
 
 GRID_LO, GRID_HI = -60, 150
 GRID = np.arange(GRID_LO, GRID_HI + 1)
+GRID_F = GRID.astype(float)
+_CELL_EDGES = np.append(GRID, GRID_HI + 1) - 0.5   # lower edge of every cell, then the top edge
 
 
 def index_of(value: int) -> int:
@@ -20,8 +28,8 @@ def index_of(value: int) -> int:
 def discrete_t(mean: float, sd: float, dof: float) -> np.ndarray:
     """Student-t (scaled so its sd is `sd`) integrated over each integer's ±0.5 cell, normalised on the grid."""
     scale = sd * np.sqrt((dof - 2.0) / dof)
-    edges = (np.append(GRID, GRID_HI + 1) - 0.5 - mean) / scale
-    pmf = np.diff(student_t.cdf(edges, dof))
+    cdf = stdtr(dof, (_CELL_EDGES - mean) / scale)
+    pmf = cdf[1:] - cdf[:-1]
     return pmf / pmf.sum()
 
 
@@ -35,10 +43,25 @@ def bracket_mask(ladder: Sequence[tuple[str, Bracket]]) -> np.ndarray:
     return mask
 
 
+@lru_cache(maxsize=1024)
+def ladder_mask(ladder: tuple[tuple[str, Bracket], ...]) -> np.ndarray:
+    """`bracket_mask` of a ladder, once per distinct ladder (read-only: shared; ~10 KB a ladder)."""
+    mask = bracket_mask(ladder)
+    mask.flags.writeable = False
+    return mask
+
+
 def bracket_probabilities(pmf: np.ndarray, ladder: Sequence[tuple[str, Bracket]]) -> dict[str, float]:
     """P(YES) per ticker; normalised so a tiling ladder's probabilities sum to exactly 1 up to float rounding."""
-    probs = bracket_mask(ladder) @ pmf
+    mask = ladder_mask(ladder) if isinstance(ladder, tuple) else bracket_mask(ladder)
+    return masked_probabilities(pmf, mask, ladder)
+
+
+def masked_probabilities(pmf: np.ndarray, mask: np.ndarray,
+                         ladder: Sequence[tuple[str, Bracket]]) -> dict[str, float]:
+    """`bracket_probabilities` with the ladder's mask already at hand."""
+    probs = mask @ pmf
     total = probs.sum()
     if total > 0:
         probs = probs / total
-    return {ticker: float(p) for (ticker, _), p in zip(ladder, probs)}
+    return dict(zip([ticker for ticker, _ in ladder], probs.tolist()))

@@ -9,12 +9,18 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import brentq
+
+try:  # the C solver `scipy.optimize.brentq` runs, minus its NaN wrapper (excess is never NaN)
+    from scipy.optimize._zeros import _brentq as _c_brentq
+except ImportError:  # pragma: no cover - another scipy layout: the public wrapper, same root
+    _c_brentq = None
 
 from daemon.cities import lst_day_bounds
 from daemon.model.grid import GRID, discrete_t, index_of
@@ -27,18 +33,38 @@ MIN_MARKET_COVERAGE = 0.01  # any priced bracket makes the member valid (climato
 MISSING_PRICE = 0.005       # least mass for a bracket nobody traded yet
 
 
-@dataclass
 class Member:
-    name: str
-    pmf: np.ndarray | None
-    valid: bool
-    reasons: tuple[str, ...] = ()
-    features: dict = field(default_factory=dict)
+    """One member's verdict. `pmf` may be given as a zero-argument function, then computed on first
+    access (a member the pool weights at zero never pays for its distribution)."""
+
+    __slots__ = ("_pmf", "features", "name", "reasons", "valid")
+
+    def __init__(self, name: str, pmf: np.ndarray | Callable[[], np.ndarray] | None, valid: bool,
+                 reasons: tuple[str, ...] = (), features: dict | None = None) -> None:
+        self.name = name
+        self._pmf = pmf
+        self.valid = valid
+        self.reasons = reasons
+        self.features = {} if features is None else features
+
+    @property
+    def pmf(self) -> np.ndarray | None:
+        if callable(self._pmf):
+            self._pmf = self._pmf()
+        return self._pmf
+
+    def __repr__(self) -> str:
+        return f"Member({self.name!r}, valid={self.valid!r}, reasons={self.reasons!r})"
 
 
 def day_bounds(inputs: ModelInputs) -> tuple[datetime, datetime]:
     """[start, end) in UTC of the inputs' climate day, from the LST offset they carry (no registry lookup)."""
-    return lst_day_bounds(inputs.climate_day, inputs.lst_offset_hours)
+    return _day_bounds(inputs.climate_day, inputs.lst_offset_hours)
+
+
+@lru_cache(maxsize=4096)
+def _day_bounds(day: date, lst_offset_hours: int) -> tuple[datetime, datetime]:
+    return lst_day_bounds(day, lst_offset_hours)
 
 
 def harmonic(coef: tuple[float, ...], day: date) -> float:
@@ -81,7 +107,8 @@ def climatology_member(inputs: ModelInputs, params: ModelParams) -> Member:
             features.update(persistence_lag=lag, anomaly=round(anomaly, 3))
     else:
         reasons.append("no_recent_high")
-    return Member("climatology", discrete_t(mean, sd, params.t_dof), True, tuple(reasons),
+    dof = params.t_dof
+    return Member("climatology", lambda: discrete_t(mean, sd, dof), True, tuple(reasons),
                   {**features, "centre": round(mean, 3), "sd": round(sd, 3)})
 
 
@@ -92,16 +119,25 @@ def forecast_member(inputs: ModelInputs, params: ModelParams) -> Member:
         return _invalid("forecast", "forecast_issued_after_decision")
     _, end = day_bounds(inputs)
     lead_days = max((end - inputs.forecast_issued_at).total_seconds() / 86400.0 - 1.0, 0.0)
-    sigma = params.forecast_sigma.get(inputs.city_code, 3.5) + params.forecast_sigma_per_day * lead_days
-    centre = inputs.forecast_high_f + params.forecast_bias.get(inputs.city_code, 0.0)
     features = {"forecast": inputs.forecast_high_f, "lead_days": round(lead_days, 3)}
+    fitted = params.forecast_error_at(inputs.city_code,
+                                      (end - inputs.forecast_issued_at).total_seconds() / 3600.0)
+    if fitted is not None:   # fitted on the city's own forecast archive, by lead
+        sigma = fitted.sigma_f
+        centre = inputs.forecast_high_f + fitted.bias_f
+        features["forecast_error"] = fitted.label
+    else:                    # reference priors
+        sigma = (params.forecast_sigma.get(inputs.city_code, 3.5)
+                 + params.forecast_sigma_per_day * lead_days)
+        centre = inputs.forecast_high_f + params.forecast_bias.get(inputs.city_code, 0.0)
     if inputs.city_code in params.climate:
         clim_mean, clim_sd = climate_mean_sd(params.climate[inputs.city_code], inputs.climate_day)
         k = min(0.6, params.forecast_clim_weight_per_day * lead_days)  # climatology matters more at long leads
         centre = (1 - k) * centre + k * clim_mean
         sigma = math.hypot((1 - k) * sigma, k * clim_sd)
         features["clim_weight"] = round(k, 3)
-    return Member("forecast", discrete_t(centre, sigma, params.t_dof), True, (),
+    dof = params.t_dof
+    return Member("forecast", lambda: discrete_t(centre, sigma, dof), True, (),
                   {**features, "centre": round(centre, 3), "sd": round(sigma, 3)})
 
 
@@ -161,9 +197,19 @@ def market_member(inputs: ModelInputs, params: ModelParams) -> Member:
     raw = _with_missing_filled(known)
     mass = power_normalise(raw) ** gamma
     mass = mass / mass.sum()
+    layout = _spread_layout(inputs.brackets, params.market_tail_decay)
+    if layout is not None:
+        index, numer, denom = layout
+        pmf = mass[index] * numer / denom
+    else:
+        pmf = _spread(mass, inputs.brackets, params.market_tail_decay)
+    return Member("market", pmf, True, (), {"coverage": round(coverage, 3), "gamma": gamma})
+
+
+def _spread(mass: np.ndarray, ladder: tuple, decay: float) -> np.ndarray:
+    """Each bracket's mass over its integers: uniform inside, geometric along an open tail."""
     pmf = np.zeros(len(GRID))
-    decay = params.market_tail_decay
-    for m, (_, b) in zip(mass, inputs.brackets):
+    for m, (_, b) in zip(mass, ladder):
         if b.lo is not None and b.hi is not None:
             lo, hi = index_of(b.lo), index_of(b.hi)
             pmf[lo:hi + 1] += m / (hi - lo + 1)
@@ -171,7 +217,36 @@ def market_member(inputs: ModelInputs, params: ModelParams) -> Member:
         idx = np.arange(index_of(b.hi), -1, -1) if b.lo is None else np.arange(index_of(b.lo), len(GRID))
         w = decay ** np.arange(len(idx))
         pmf[idx] += m * w / w.sum()
-    return Member("market", pmf, True, (), {"coverage": round(coverage, 3), "gamma": gamma})
+    return pmf
+
+
+@lru_cache(maxsize=1024)
+def _spread_layout(ladder: tuple, decay: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """`_spread` as one vector expression, mass[index] * numer / denom, per distinct ladder.
+
+    Exact, not approximate: when the brackets' grid cells are disjoint (a tiling ladder inside the
+    grid) every cell receives one term, the very m / n or m * w / sum(w) `_spread` adds to a zero (a
+    cell no bracket covers gets 0 * m). None when clamping to the grid makes brackets share cells.
+    """
+    g = len(GRID)
+    index, numer, denom = np.zeros(g, dtype=np.intp), np.zeros(g), np.ones(g)
+    covered = np.zeros(g, dtype=bool)
+    for i, (_, b) in enumerate(ladder):
+        if b.lo is not None and b.hi is not None:
+            cells = np.arange(index_of(b.lo), index_of(b.hi) + 1)
+            weights, total = np.ones(len(cells)), float(len(cells))
+        else:
+            start = index_of(b.hi) if b.lo is None else index_of(b.lo)
+            cells = np.arange(start, -1, -1) if b.lo is None else np.arange(start, g)
+            weights = decay ** np.arange(len(cells))
+            total = weights.sum()
+        if covered[cells].any():
+            return None
+        covered[cells] = True
+        index[cells], numer[cells], denom[cells] = i, weights, total
+    for array in (index, numer, denom):
+        array.flags.writeable = False
+    return index, numer, denom
 
 
 def _with_missing_filled(known: list) -> np.ndarray:
@@ -190,15 +265,35 @@ def power_normalise(prices: np.ndarray) -> np.ndarray:
 
     Unlike dividing by the sum it takes more off the long shots than off the favourite (the favourite–long-shot
     bias); it won over proportional and additive normalisation at every horizon of both validation folds."""
+    add = np.add.reduce   # what ndarray.sum runs, without its Python-level wrapper
+    seen: dict[float, tuple[float, np.ndarray]] = {}   # k -> (excess, prices ** k): each k powered once
+
+    def powered(k: float) -> tuple[float, np.ndarray]:
+        hit = seen.get(k)
+        if hit is None:
+            mass = prices ** k
+            hit = seen[k] = (float(add(mass)) - 1.0, mass)
+        return hit
+
     def excess(k: float) -> float:
-        return float(np.sum(prices ** k) - 1.0)
+        return powered(k)[0]
 
     lo, hi = POWER_RANGE
     if len(prices) < 2 or excess(lo) < 0 or excess(hi) > 0:
         return prices / prices.sum()
-    k = brentq(excess, lo, hi, xtol=1e-10)
-    mass = prices ** k
+    mass = powered(power_root(excess, lo, hi))[1]
     return mass / mass.sum()
+
+
+_BRENTQ_RTOL = 4 * float(np.finfo(float).eps)   # brentq's defaults
+_BRENTQ_MAXITER = 100
+
+
+def power_root(f: Callable[[float], float], lo: float, hi: float) -> float:
+    """`brentq(f, lo, hi, xtol=1e-10)`, the very same iterations (tests/model/test_fast_paths)."""
+    if _c_brentq is None:
+        return brentq(f, lo, hi, xtol=1e-10)
+    return _c_brentq(f, lo, hi, 1e-10, _BRENTQ_RTOL, _BRENTQ_MAXITER, (), False, True)
 
 
 def _hours_to_close(inputs: ModelInputs) -> float:

@@ -45,6 +45,23 @@ class CityClimate(_Frozen):
         return value
 
 
+class ForecastLeadError(_Frozen):
+    """The forecast high's error over a range of leads, fitted walk-forward (model/forecast_error)
+
+    Lead = hours from the forecast's issue to the end of the LST climate day it is for."""
+
+    lo_hours: float
+    hi_hours: float
+    n: int = Field(ge=2)
+    bias_f: float      # official − forecast, °F, added to the forecast (the archive's bias negated)
+    sigma_f: float = Field(gt=0)   # sd of the error
+    mae_f: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.lo_hours:g}-{self.hi_hours:g}h"
+
+
 # Day-1 forecast-high error sd per city (weather.md §A.5 priors; replaced when forecasts exist to fit on).
 _FORECAST_SIGMA = {"NYC": 3.2, "CHI": 3.8, "LAX": 2.5, "MIA": 2.1, "AUS": 3.5, "DEN": 3.9, "PHL": 3.3, "BOS": 3.4,
                    "SEA": 2.8, "SFO": 2.2}
@@ -69,6 +86,8 @@ class ModelParams(_Frozen):
     default_climate: CityClimate = CityClimate()
     forecast_sigma: dict[str, float] = Field(default_factory=lambda: dict(_FORECAST_SIGMA))
     forecast_bias: dict[str, float] = Field(default_factory=dict)  # official − forecast, °F
+    # Per city with a forecast archive: bias and σ by lead, used instead of the priors above.
+    forecast_by_lead: dict[str, tuple[ForecastLeadError, ...]] = Field(default_factory=dict)
     forecast_sigma_per_day: float = 0.5      # extra sd per day of lead beyond one
     forecast_clim_weight_per_day: float = 0.08  # climatology's pull on the forecast centre per day of lead
     nowcast: dict[str, tuple[tuple[float, ...], ...]] = Field(default_factory=dict)  # key -> 24 LST hours × offsets
@@ -82,7 +101,10 @@ class ModelParams(_Frozen):
     fit_notes: dict[str, Any] = Field(default_factory=dict)
 
     def canonical(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        out = self.model_dump(mode="json")
+        if not out["forecast_by_lead"]:
+            del out["forecast_by_lead"]   # parameters without it keep the hash they had before
+        return out
 
     def hash(self) -> str:
         text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -93,6 +115,17 @@ class ModelParams(_Frozen):
 
     def leak_for(self, key: str) -> float:
         return self.floor_leak_by_key.get(key, self.floor_leak)
+
+    def forecast_error_at(self, city_code: str, lead_hours: float) -> ForecastLeadError | None:
+        """The fitted error of the bucket holding `lead_hours` (else the nearest); None: priors."""
+        fitted = self.forecast_by_lead.get(city_code)
+        if not fitted:
+            return None
+        for bucket in fitted:
+            if bucket.lo_hours <= lead_hours < bucket.hi_hours:
+                return bucket
+        return min(fitted,
+                   key=lambda b: min(abs(lead_hours - b.lo_hours), abs(lead_hours - b.hi_hours)))
 
     def climate_for(self, city_code: str) -> CityClimate:
         return self.climate.get(city_code, self.default_climate)

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from daemon.runtime import parts
-from daemon.strategies.base import MarketDecision, MarketView, OwnState, Strategy, event_blocks
 from daemon.strategies.base import EventView as StrategyEventView
+from daemon.strategies.base import MarketDecision, MarketView, OwnState, Strategy, event_blocks
 
 Q4 = Decimal("0.0001")
 Q2 = Decimal("0.01")
@@ -62,7 +63,9 @@ def own_from_json(features: dict[str, Any]) -> tuple[dict[tuple[str, str], OwnSt
 
 
 def _dec(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    if value is None or type(value) is Decimal:  # Decimal(str(d)) is d: same digits and exponent
+        return value
+    return Decimal(str(value))
 
 
 def quote_of(row: dict[str, Any]) -> Any:
@@ -77,10 +80,25 @@ def _mid(row: dict[str, Any]) -> Decimal | None:
     return _dec(row.get("last_price"))
 
 
-def _strike_fields(row: dict[str, Any]) -> dict[str, Any]:
-    payload = row.get("payload") or {}
-    return {"ticker": row["ticker"], **{k: payload.get(k) for k in
-            ("strike_type", "floor_strike", "cap_strike", "subtitle", "yes_sub_title")}}
+_STRIKE_KEYS = ("strike_type", "floor_strike", "cap_strike", "subtitle", "yes_sub_title")
+
+
+def _ladder_of(rows: tuple[dict[str, Any], ...]) -> tuple[tuple[str, Any], ...]:
+    """The event's (ticker, bracket) ladder, parsed once per distinct set of strike fields."""
+    key = tuple((row["ticker"], *((row.get("payload") or {}).get(k) for k in _STRIKE_KEYS))
+                for row in rows)
+    try:
+        return _cached_ladder(key)
+    except TypeError:  # an unhashable strike value: parse it without the cache
+        return _parsed_ladder(key)
+
+
+def _parsed_ladder(key: tuple[tuple[Any, ...], ...]) -> tuple[tuple[str, Any], ...]:
+    markets = [dict(zip(("ticker", *_STRIKE_KEYS), fields)) for fields in key]
+    return tuple(parts.brackets.event_brackets(markets))
+
+
+_cached_ladder = lru_cache(maxsize=4096)(_parsed_ladder)  # a BracketError is never cached
 
 
 def _float_or_none(value: Any) -> float | None:
@@ -99,7 +117,7 @@ def price_ladder(inputs: EventInputs, params: Any) -> tuple[Any, dict[str, Any]]
     if inputs.lst_offset_hours is None:
         raise DecisionInputError(f"no LST offset for city {inputs.city_code}: not in the registry")
     try:
-        ladder = parts.brackets.event_brackets([_strike_fields(r) for r in inputs.ladder])
+        ladder = _ladder_of(inputs.ladder)
     except parts.brackets.BracketError as exc:
         raise DecisionInputError(f"brackets: {exc}") from exc
     w = inputs.weather or {}
@@ -107,7 +125,7 @@ def price_ladder(inputs: EventInputs, params: Any) -> tuple[Any, dict[str, Any]]
         city_code=inputs.city_code, climate_day=inputs.climate_day, decided_at=inputs.decided_at,
         forecast_high_f=_float_or_none(w.get("forecast_high_f")), forecast_issued_at=w.get("issued_at"),
         observed_max_f=_float_or_none(w.get("observed_max_f")), observed_until=w.get("observed_until"),
-        brackets=tuple(ladder),
+        brackets=ladder,
         market_yes_prices=tuple((r["ticker"], _mid(r)) for r in inputs.ladder),
         lst_offset_hours=inputs.lst_offset_hours,
     )
@@ -126,21 +144,34 @@ def decide_event(inputs: EventInputs, params: Any, policy: Any,
     forecast, weather = price_ladder(inputs, params)
     verdicts = parts.nowcast_verdicts(weather["ladder"], weather["observed_max_f"],
                                       (inputs.weather or {}).get("observed_until"), inputs.day_end)
+    rows = _market_fields(inputs, forecast, weather, verdicts)
+    event = _event_features(inputs)
     out: list[MarketDecision] = []
     for strategy in strategies:
-        view = _event_view(inputs, forecast, weather, verdicts, strategy.name)
+        view = _event_view(inputs, forecast, rows, strategy.name)
         decided = strategy.decide(view)
         if [d.ticker for d in decided] != [m.ticker for m in view.markets]:
             raise DecisionInputError(f"strategy {strategy.name} must decide every market once, in ladder order")
-        for d in decided:
-            d.features = {**_common_features(inputs, weather, d.ticker, strategy, view), **d.features}
+        template = _feature_template(inputs, weather, strategy.name, event)
+        applied = event_blocks(strategy, view)
+        for d, market in zip(decided, view.markets):
+            features = template.copy()   # the same keys in the same order for every decision
+            features.update(bracket=weather["brackets"].get(market.ticker),
+                            blocked_by=list(inputs.blocked_by),
+                            weather_blocked_by=list(inputs.weather_blocked_by),
+                            applied_blocks=list(applied),
+                            minutes_to_close=round(market.minutes_to_close, 3),
+                            nowcast=market.decided)
+            features.update(d.features)
+            d.features = features
         out.extend(decided)
     return out
 
 
-def _event_view(inputs: EventInputs, forecast: Any, weather: dict[str, Any], verdicts: dict[str, str | None],
-                strategy: str) -> StrategyEventView:
-    markets = []
+def _market_fields(inputs: EventInputs, forecast: Any, weather: dict[str, Any],
+                   verdicts: dict[str, str | None]) -> list[dict[str, Any]]:
+    """Each market's view fields but the strategy's own footprint (the same for every strategy)."""
+    out = []
     for row in inputs.ladder:
         ticker = row["ticker"]
         p_yes = forecast.probabilities.get(ticker) if forecast.valid else None
@@ -148,30 +179,52 @@ def _event_view(inputs: EventInputs, forecast: Any, weather: dict[str, Any], ver
             p_yes = None
         close = row.get("close_time")
         minutes = (close - inputs.decided_at).total_seconds() / 60 if close else 1e9
-        markets.append(MarketView(
-            ticker=ticker, snapshot_id=row.get("id"), status=row.get("status"),
-            bracket=weather["ladder"].get(ticker), close_time=close, minutes_to_close=minutes,
-            yes_bid=_dec(row["yes_bid"]), yes_ask=_dec(row["yes_ask"]), yes_bid_size=_dec(row["yes_bid_size"]),
-            yes_ask_size=_dec(row["yes_ask_size"]), last_price=_dec(row.get("last_price")), p_yes=p_yes,
-            decided=verdicts.get(ticker), market_position=inputs.positions.get(ticker, Decimal(0)),
-            own=inputs.own.get((ticker, strategy), OwnState())))
-    return StrategyEventView(inputs.city_code, inputs.climate_day, inputs.decided_at, tuple(markets),
+        out.append({
+            "ticker": ticker, "snapshot_id": row.get("id"), "status": row.get("status"),
+            "bracket": weather["ladder"].get(ticker), "close_time": close,
+            "minutes_to_close": minutes,
+            "yes_bid": _dec(row["yes_bid"]), "yes_ask": _dec(row["yes_ask"]),
+            "yes_bid_size": _dec(row["yes_bid_size"]), "yes_ask_size": _dec(row["yes_ask_size"]),
+            "last_price": _dec(row.get("last_price")), "p_yes": p_yes,
+            "decided": verdicts.get(ticker),
+            "market_position": inputs.positions.get(ticker, Decimal(0))})
+    return out
+
+
+_NO_FOOTPRINT = OwnState()
+
+
+def _event_view(inputs: EventInputs, forecast: Any, rows: list[dict[str, Any]],
+                strategy: str) -> StrategyEventView:
+    own = inputs.own
+    markets = tuple(MarketView(**fields, own=own.get((fields["ticker"], strategy), _NO_FOOTPRINT))
+                    for fields in rows)
+    return StrategyEventView(inputs.city_code, inputs.climate_day, inputs.decided_at, markets,
                              inputs.bankroll, inputs.size_multiplier, inputs.blocked_by,
                              inputs.weather_blocked_by, tuple(forecast.reasons) if not forecast.valid else ())
 
 
-def _common_features(inputs: EventInputs, weather: dict[str, Any], ticker: str, strategy: Strategy,
-                     view: StrategyEventView) -> dict[str, Any]:
-    market = next(m for m in view.markets if m.ticker == ticker)
+_IMPL_KEYS = ("model", "edge", "sizing", "brackets")
+
+
+def _event_features(inputs: EventInputs) -> dict[str, Any]:
+    """The features every decision of the event shares, computed once per event (read-only)."""
+    return {"bankroll": str(inputs.bankroll), "size_multiplier": str(inputs.size_multiplier),
+            "impl": {k: parts.IMPL[k] for k in _IMPL_KEYS}, "own_json": inputs.own_json(),
+            "day_end": inputs.day_end.isoformat() if inputs.day_end else None}
+
+
+def _feature_template(inputs: EventInputs, weather: dict[str, Any], strategy: str,
+                      event: dict[str, Any]) -> dict[str, Any]:
+    """A strategy's decision features in the event; the per-market values are filled in later."""
     return {
-        "strategy": strategy.name,
+        "strategy": strategy,
         "forecast_high_f": weather["forecast_high_f"], "observed_max_f": weather["observed_max_f"],
-        "bracket": weather["brackets"].get(ticker), "bankroll": str(inputs.bankroll),
-        "size_multiplier": str(inputs.size_multiplier), "blocked_by": list(inputs.blocked_by),
-        "weather_blocked_by": list(inputs.weather_blocked_by), "applied_blocks": event_blocks(strategy, view),
-        "minutes_to_close": round(market.minutes_to_close, 3), "nowcast": market.decided,
+        "bracket": None, "bankroll": event["bankroll"],
+        "size_multiplier": event["size_multiplier"], "blocked_by": None,
+        "weather_blocked_by": None, "applied_blocks": None,
+        "minutes_to_close": None, "nowcast": None,
         "lst_offset_hours": inputs.lst_offset_hours,
-        "impl": {k: parts.IMPL[k] for k in ("model", "edge", "sizing", "brackets")},
-        "code": parts.CODE_FINGERPRINT, **inputs.own_json(),
-        "day_end": inputs.day_end.isoformat() if inputs.day_end else None,
+        "impl": event["impl"], "code": parts.CODE_FINGERPRINT, **event["own_json"],
+        "day_end": event["day_end"],
     }

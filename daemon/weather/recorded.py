@@ -46,7 +46,7 @@ from daemon.weather.units import checked_celsius
 SOURCE = "recorded"
 FORECAST_LAG = timedelta(minutes=30)
 OBSERVATION_LAG = timedelta(minutes=15)
-# ISD quality codes for suspect / erroneous values (the same list daemon/model/data.py applies).
+# ISD quality codes: suspect / erroneous (the model fit reads ISD through isd_observation too).
 BAD_ISD_QC = frozenset({"2", "3", "6", "7"})
 ISD_MISSING_C = 99.0  # ISD writes 999.9 for a missing temperature
 
@@ -168,7 +168,7 @@ class RecordedWeatherFeed:
                 if city is None:
                     ignored.add(str(station))  # not a settlement station (e.g. KORD): never used
                     continue
-                obs = _isd_observation(_utc(time_utc), tmp_c, tmp_qc, metar)
+                obs = isd_observation(_utc(time_utc), tmp_c, tmp_qc, metar)
                 if obs is None:
                     continue
                 day = city.climate_day(obs.timestamp)
@@ -259,7 +259,7 @@ class RecordedWeatherFeed:
         )
 
 
-def _isd_observation(
+def isd_observation(
     timestamp: datetime, tmp_c: Any, tmp_qc: Any, metar: Any
 ) -> Observation | None:
     """One ISD row as the live Observation: T-group first, else ISD's value (imprecise); QC-refused → None."""
