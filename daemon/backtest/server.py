@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from daemon.backtest.exchange import EVENT_STATUSES, TapeExchange
 from daemon.clock import SimulatedClock
@@ -150,9 +151,18 @@ class TapeServer(SimServer):
 
     backend: TapeBackend
 
-    def __init__(self, backend: TapeBackend, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, backend: TapeBackend, host: str = "127.0.0.1", port: int = 0, *,
+                 page_limit: int | None = None) -> None:
         self.backend = backend
+        self.page_limit = page_limit            # cap every listing page (tests: make the client follow cursors)
         super().__init__(backend, host, port)  # type: ignore[arg-type]  # duck-typed exchange
+
+    def handle(self, method: str, raw_path: str, headers: Any, raw_body: bytes) -> Response:
+        if self.page_limit is not None and method == "GET":
+            parts = urlsplit(raw_path)
+            query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "limit"]
+            raw_path = urlunsplit(parts._replace(query=urlencode([*query, ("limit", str(self.page_limit))])))
+        return super().handle(method, raw_path, headers, raw_body)
 
     @property
     def _tape(self) -> TapeExchange:

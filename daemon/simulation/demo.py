@@ -75,6 +75,7 @@ class DemoOptions:
     replay_from: date | None = None  # first climate day replayed (default: the first recorded day)
     fill: str = "strict"            # replay: the fill rule of our resting orders (strict | touch | volume:N)
     synthetic_forecasts: bool = True  # replay: seeded forecasts where the record has none (labelled)
+    page_limit: int | None = None   # replay: cap the server's listing pages (tests: cursors followed)
 
 
 @dataclass
@@ -309,7 +310,7 @@ class Demo:
         backend = TapeBackend(exchange, public_pem, self.options.data_dir / TAPE_JOURNAL_FILE)
         if exchange._now is not None and exchange._now > clock.now():
             clock.set(exchange._now)  # the journal got further than the state file: continue from there
-        server = TapeServer(backend).start()
+        server = TapeServer(backend, page_limit=self.options.page_limit).start()
         db = connect(f"duckdb:///{self.db_path}")
         lock = DaemonLock(db, f"duckdb:///{self.db_path}")
         big = RateLimitConfig(read_tokens_per_s=1e6, read_capacity=1e7, write_tokens_per_s=1e6, write_capacity=1e7)
