@@ -37,9 +37,12 @@ def demo(
     start: str | None = typer.Option(None, "--start", help="Synthetic: simulated start (ISO 8601 UTC; default 2026-01-05T06:00Z). Replay: first climate day (default: the first recorded)."),
     fast_minutes: int = typer.Option(60, "--fast-minutes", min=5, help="Simulated minutes between fast cycles (each costs a full decision cycle)."),
 ) -> None:
-    """Run the daemon in SHADOW against the in-process simulator for N simulated days; resumable."""
-    from daemon.clock import ensure_utc
+    """Run the daemon in SHADOW against the in-process simulator for N climate days; resumable.
+
+    By default the simulator replays recorded days (the shipped sample, or --replay-data DIR): the recorded trades
+    are the background flow, the recorded results settle. --synthetic runs the seeded synthetic world."""
     from daemon.backtest.fills import FillRuleError, parse_fill_rule
+    from daemon.clock import ensure_utc
     from daemon.simulation.demo import DEFAULT_START, Demo, DemoOptions, DemoStateError
     from daemon.simulation.replay import SAMPLE_DIR, ReplayError
 
