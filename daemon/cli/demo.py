@@ -32,6 +32,7 @@ def demo(
     synthetic: bool = typer.Option(False, "--synthetic", help="Run the seeded synthetic world instead of recorded days."),
     replay_data: Path | None = typer.Option(None, "--replay-data", help="A recorded data directory to replay (the layout of shared/data; default: the shipped sample)."),  # noqa: B008
     fill: str = typer.Option("strict", "--fill", help="Replay: fill rule of our resting orders (strict | touch | volume:N)."),
+    recorded_weather_only: bool = typer.Option(False, "--recorded-weather-only", help="Replay: no synthetic forecasts where the record has none (the backtest's weather)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     no_publish: bool = typer.Option(False, "--no-publish", help="Skip building the site at the end."),
     start: str | None = typer.Option(None, "--start", help="Synthetic: simulated start (ISO 8601 UTC; default 2026-01-05T06:00Z). Replay: first climate day (default: the first recorded)."),
@@ -69,7 +70,8 @@ def demo(
         raise typer.Exit(EXIT_CONFIG) from None
     options = DemoOptions(data_dir=folder, days=days, seed=seed, start=origin, fast_minutes=fast_minutes,
                           slow_minutes=fast_minutes * max(1, 60 // fast_minutes), publish=not no_publish,
-                          replay=replay, replay_from=first_day, fill=fill)
+                          replay=replay, replay_from=first_day, fill=fill,
+                          synthetic_forecasts=not recorded_weather_only)
     try:
         runner = Demo(settings, options, progress=_bar)
     except (DemoStateError, ReplayError) as exc:
@@ -96,7 +98,8 @@ def _print_summary(s) -> None:
     if s.recorded_days:
         world = [f"  world: {s.source}: climate days {', '.join(s.recorded_days)}, fills {s.fill_rule}",
                  f"  cities replayed from the record: {', '.join(s.recorded_cities) or 'none'}"
-                 + (f"; left out (no recorded markets): {', '.join(s.left_out_cities)}" if s.left_out_cities else "")]
+                 + (f"; left out (no recorded markets): {', '.join(s.left_out_cities)}" if s.left_out_cities else ""),
+                 f"  weather: {s.weather}"]
     else:
         world = [f"  world: {s.source}; cities with synthetic flow: {', '.join(s.synthetic_cities)}"]
     lines = [

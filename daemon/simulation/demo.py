@@ -128,6 +128,7 @@ class DemoSummary:
     synthetic_cities: list[str] = field(default_factory=list)
     left_out_cities: list[str] = field(default_factory=list)
     fill_rule: str | None = None
+    weather: str | None = None                      # replay: what the weather feed was, per kind and city
 
 
 def _key(folder: Path) -> tuple[Path, str]:
@@ -339,7 +340,7 @@ class Demo:
             return replace(summary, source=f"RECORDED from {where}",
                            recorded_days=[d.isoformat() for d in window.days],
                            recorded_cities=list(window.recorded_cities), left_out_cities=list(window.left_out_cities),
-                           fill_rule=fill_rule.name)
+                           fill_rule=fill_rule.name, weather=weather.describe(window.recorded_cities))
         except BaseException:
             if daemon is not None and daemon.run_id is not None:
                 try:

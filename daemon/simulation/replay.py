@@ -91,6 +91,18 @@ class ReplayWeatherFeed:
         self.truth = RecordedTruth(data_dir, registry, seed=seed) if synthetic_forecasts else None
         self.blackout: set[str] = set()
 
+    def describe(self, cities: tuple[str, ...]) -> str:
+        """One line for the demo summary: which cities had recorded observations / forecasts, which synthetic."""
+        observed = [c for c in cities if self.recorded.covers(c)["observations"]]
+        forecast = [c for c in cities if self.recorded.covers(c)["forecast"]]
+        parts = [f"recorded observations {', '.join(observed) or 'none'}",
+                 f"recorded forecasts {', '.join(forecast) or 'none'}"]
+        synthetic = [c for c in cities if c not in forecast]
+        if self.truth is not None and synthetic:
+            parts.append(f"SYNTHETIC forecasts (seeded error around the recorded high: flatters weather-driven "
+                         f"strategies) {', '.join(synthetic)}")
+        return "; ".join(parts)
+
     def poll(self, city: City, climate_day: date, now: datetime) -> Any:
         if city.code in self.blackout:
             return None

@@ -70,6 +70,8 @@ def test_recorded_cities_replay_and_the_others_are_left_out_and_named(tmp_path) 
     assert summary.recorded_days == ["2025-02-24"] and summary.fill_rule == "strict"
     assert summary.recorded_cities == ["NYC", "MIA"] and summary.left_out_cities == ["SEA"]
     assert summary.synthetic_cities == []
+    assert summary.weather is not None and "recorded observations MIA" in summary.weather
+    assert "SYNTHETIC forecasts" in summary.weather and "NYC, MIA" in summary.weather.split("SYNTHETIC")[1]
     assert summary.orders > 0 and summary.fills > 0 and summary.settled_markets > 0
     tape = Tape.load(SAMPLE_DIR, start=DAY, end=DAY)
     db = connect(f"duckdb:///{tmp_path / 'milkbot.duckdb'}")
