@@ -63,6 +63,10 @@ def backtest(
         raise typer.Exit(EXIT_CONFIG) from None
     if not (quiet or as_json):
         sys.stderr.write("\n")
+    if result.ledger_path:  # kept beside the ledger: `golive check` reads the latest window's
+        from daemon.backtest.stored import store_result
+
+        store_result(result.to_json(), Path(result.ledger_path).parent, settings.config_hash)
     if report is not None:
         from daemon.backtest.report import write_report
 

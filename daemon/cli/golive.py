@@ -18,6 +18,7 @@ def check(
     min_settled: int = typer.Option(20, "--min-settled"),
 ) -> None:
     """Print the report; exit 0 on GO, 1 on NO-GO."""
+    from daemon.backtest.stored import latest_backtest
     from daemon.runtime.golive import golive_report
 
     settings = settings_from_ctx(ctx)
@@ -26,7 +27,8 @@ def check(
     try:
         modes = ("demo", "shadow") if include_shadow else ("demo",)
         report = golive_report(db, clock_for(settings).now(), modes=modes, min_hours=min_hours,
-                               min_settled=min_settled, min_days=min_days)
+                               min_settled=min_settled, min_days=min_days,
+                               backtest=latest_backtest(settings.data_dir, settings.config_hash))
     finally:
         db.close()
     typer.echo("\n".join(report.lines()))

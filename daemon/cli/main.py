@@ -129,3 +129,6 @@ def _register_groups() -> None:
 
 
 _register_groups()
+
+if __name__ == "__main__":  # `python -m daemon.cli.main …` runs the CLI as `milkbot …` does
+    app(prog_name="milkbot")

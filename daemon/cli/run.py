@@ -109,7 +109,9 @@ def run(
         if settings.mode == "live":
             if not i_understand_live_trading:
                 raise _fail("LIVE refuses to start without --i-understand-live-trading")
-            report = golive_report(db, clock.now())
+            from daemon.backtest.stored import latest_backtest
+
+            report = golive_report(db, clock.now(), backtest=latest_backtest(settings.data_dir, settings.config_hash))
             if not report.passed:
                 typer.echo("\n".join(report.lines()), err=True)
                 raise _fail("LIVE refuses to start: the go/no-go report does not pass")

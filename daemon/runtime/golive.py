@@ -13,7 +13,10 @@ its start to its stop, or to the next run's start when it never recorded one). C
     while its data was stale, and none at all while HALTED. A limit that cannot occur by itself in 10 days is
     drilled in demo (deploy/RUNBOOK.md "Going live"); there is no attestation path;
 (4) stable — at least `min_hours` since the last crash, heartbeat current;
-(5) positive expectancy after costs over at least `min_settled` settled markets traded in demo.
+(5) positive expectancy after costs, measured twice, both required: over at least `min_settled` settled markets
+    traded in demo (the DEMO-mode record), and in the backtest of the latest recorded window with the same
+    configuration (the `result.json` `milkbot backtest` stores under `<data dir>/backtests/`,
+    `daemon.backtest.stored`); the check names which backtest it used, or that none was found.
 Read-only.
 """
 
@@ -25,6 +28,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from daemon.backtest.stored import Lookup
 from daemon.ledger.db import Database
 from daemon.runtime.reports import pnl_summary
 
@@ -251,21 +255,37 @@ def _stability(db: Database, now: datetime, modes: tuple[str, ...], min_hours: f
                  + ("; heartbeat stale" if stale_beat else ""))
 
 
-def _expectancy(db: Database, windows: list[Window], min_settled: int) -> Check:
+def _expectancy(db: Database, windows: list[Window], min_settled: int, backtest: Lookup | None) -> Check:
     pnl = pnl_summary(db, include_fill=lambda f: _inside(windows, f["filled_at"]))
     n = pnl["settled_markets"]
     per_market = pnl["realized_after_fees"] / n if n else Decimal(0)
-    ok = n >= min_settled and pnl["realized_after_fees"] > 0
-    return Check("positive expectancy after costs", ok,
-                 f"realized ${pnl['realized_after_fees']:.2f} after ${pnl['fees']:.2f} fees over {n} settled markets"
-                 f" traded in these runs (${per_market:.4f}/market; need >0 over >= {min_settled})")
+    demo_ok = n >= min_settled and pnl["realized_after_fees"] > 0
+    demo = (f"{'+' if demo_ok else '-'} record of these runs: realized ${pnl['realized_after_fees']:.2f} after "
+            f"${pnl['fees']:.2f} fees over {n} settled markets (${per_market:.4f}/market; need >0 over >= "
+            f"{min_settled})")
+    found = backtest.found if backtest is not None else None
+    if found is None:
+        bt_ok = False
+        why = "no stored backtest with this configuration under <data dir>/backtests (run `milkbot backtest`" \
+              " on the latest recorded window)"
+        if backtest is not None and backtest.other_config:
+            why += f"; {backtest.other_config} stored for another configuration, not used"
+        bt = f"- backtest: {why}"
+    else:
+        bt_ok = found.pnl_after_fees > 0 and found.fills > 0
+        bt = (f"{'+' if bt_ok else '-'} backtest of the latest recorded window {found.label}: "
+              f"${found.pnl_after_fees:.2f} after ${found.fees:.2f} fees over {found.fills} fills, {found.days} days"
+              " (need >0)")
+    return Check("positive expectancy after costs (demo record and backtest)", demo_ok and bt_ok, f"{demo}; {bt}")
 
 
 def golive_report(db: Database, now: datetime, *, modes: tuple[str, ...] = ("demo",), min_hours: float = 72.0,
-                  min_settled: int = 20, min_days: float = PLAYBOOK_DAYS) -> GoLiveReport:
+                  min_settled: int = 20, min_days: float = PLAYBOOK_DAYS,
+                  backtest: Lookup | None = None) -> GoLiveReport:
+    """`backtest`: `daemon.backtest.stored.latest_backtest(data dir, config hash)`; None = none looked up (fails)."""
     report = GoLiveReport(modes)
     windows = _windows(db, now, modes)
     orders = _orders(db, windows)
     report.checks = [_duration(db, windows, min_days), _duplicates(orders, windows), _limits(db, windows, orders),
-                     _stability(db, now, modes, min_hours), _expectancy(db, windows, min_settled)]
+                     _stability(db, now, modes, min_hours), _expectancy(db, windows, min_settled, backtest)]
     return report

@@ -58,6 +58,20 @@ def test_the_wheel_carries_every_template_and_asset(wheel):
         assert any(n.startswith("publisher/schemas/") and n.endswith(".json") for n in names)
 
 
+def test_the_wheel_carries_the_recorded_demo_days_with_their_licence(wheel):
+    """`milkbot demo` replays the sample in daemon/data/replay: every file of it, the MIT notice included."""
+    root = REPO / "daemon" / "data" / "replay"
+    expected = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert {"LICENSE-kalshi-data.txt", "kalshi/kxhigh_trades.parquet", "kalshi/kxhigh_markets.parquet",
+            "kalshi/kxhigh_settlements.csv"} <= set(expected)
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        for rel, data in expected.items():
+            member = f"daemon/data/replay/{rel}"
+            assert member in names, f"{member} missing from {wheel.name}"
+            assert archive.read(member) == data
+
+
 def test_an_installed_wheel_renders_without_the_source_tree(wheel, tmp_path):
     site = tmp_path / "site-packages"
     with zipfile.ZipFile(wheel) as archive:

@@ -3,7 +3,8 @@
 The record: a SHADOW rehearsal (duplicates, losses — never counted), then two DEMO daemon runs over 11 days
 (one clean restart), two orders sent while ACTIVE, every cap, loss limit and breaker fired once with its
 consequence (clipped or refused, REDUCING / HALTED, the city blocked while stale), and 20 settled markets that
-each made money after fees.
+each made money after fees; and a stored backtest of the latest recorded window that made money after fees (the
+expectancy criterion needs both).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from daemon.backtest.stored import Lookup, latest_backtest, store_result
 from daemon.clock import SimulatedClock
 from daemon.config import load_settings
 from daemon.ledger.db import Database, Json
@@ -140,21 +142,41 @@ def qualifying_record(db: Database, tmp_path: Path, *, t0: datetime = T0, days: 
         _settled_market(db, n, t0 + 2 * H + n * 5 * H, Decimal(0) if losing else Decimal(10))  # +$5.90 each
 
 
+def _stored(folder: Path, name: str, start: str, end: str, pnl: str, config_hash: str = "cfg") -> Path:
+    result = {"from": start, "to": end, "fill_rule": "strict", "days": 3, "fills": 12, "orders": 30,
+              "pnl_after_fees": pnl, "fees": "0.40", "filled_contracts": "120", "by_strategy": []}
+    return store_result(result, folder / "backtests" / name, config_hash)
+
+
+def _winning_backtest(folder: Path) -> Lookup:
+    _stored(folder, "win", "2025-01-01", "2025-02-28", "31.30")
+    return latest_backtest(folder, "cfg")
+
+
+BACKTEST: Lookup | None = None
+
+
+@pytest.fixture(autouse=True)
+def _backtest(tmp_path_factory: pytest.TempPathFactory) -> None:
+    global BACKTEST
+    BACKTEST = _winning_backtest(tmp_path_factory.mktemp("bt"))
+
+
 def _outcome(db: Database, now: datetime = NOW) -> dict[str, bool]:
-    report = golive_report(db, now)
+    report = golive_report(db, now, backtest=BACKTEST)
     by_name = {name: [c.passed for c in report.checks if name in c.name] for name in CHECKS}
     assert all(len(v) == 1 for v in by_name.values()), report.lines()
     return {name: v[0] for name, v in by_name.items()} | {"GO": report.passed}
 
 
 def _detail(db: Database, name: str) -> str:
-    return next(c.detail for c in golive_report(db, NOW).checks if name in c.name)
+    return next(c.detail for c in golive_report(db, NOW, backtest=BACKTEST).checks if name in c.name)
 
 
 def test_a_qualifying_demo_record_is_go_and_counts_demo_only(db: Database, tmp_path: Path) -> None:
     qualifying_record(db, tmp_path)
     outcome = _outcome(db)
-    lines = golive_report(db, NOW).lines()
+    lines = golive_report(db, NOW, backtest=BACKTEST).lines()
     assert outcome == {**dict.fromkeys(CHECKS, True), "GO": True}, lines
     assert lines[-1].strip() == "=> GO"
     assert "2 orders over 2 daemon runs; 0 duplicate groups" in _detail(db, "no duplicate orders")  # not shadow's 3
@@ -182,8 +204,8 @@ def test_each_failing_criterion_alone_is_no_go(duckdb_db: Database, tmp_path: Pa
     else:
         now = NOW
     outcome = _outcome(duckdb_db, now)
-    assert outcome == {**dict.fromkeys(CHECKS, True), failing: False, "GO": False}, golive_report(duckdb_db,
-                                                                                                  now).lines()
+    assert outcome == {**dict.fromkeys(CHECKS, True), failing: False, "GO": False}, golive_report(
+        duckdb_db, now, backtest=BACKTEST).lines()
 
 
 @pytest.mark.parametrize("limit", LIMITS)
@@ -221,7 +243,40 @@ def test_cli_golive_check_exit_codes(tmp_path: Path) -> None:
     assert empty.exit_code == 1 and "NO-GO" in empty.output
     with connect(url) as db:
         qualifying_record(db, tmp_path, t0=datetime.now(UTC) - timedelta(days=11, minutes=1))
-    passed = runner.invoke(app, ["--database-url", url, "golive", "check"])
+    data = ["--data-dir", str(tmp_path), "--database-url", url]
+    no_backtest = runner.invoke(app, [*data, "golive", "check"])
+    assert no_backtest.exit_code == 1 and "no stored backtest with this configuration" in no_backtest.output
+    config_hash = load_settings(None, {"MILKBOT_DATA_DIR": str(tmp_path), "MILKBOT_DATABASE_URL": url}).config_hash
+    _stored(tmp_path, "latest", "2025-01-01", "2025-02-28", "31.30", config_hash)
+    passed = runner.invoke(app, [*data, "golive", "check"])
     assert passed.exit_code == 0 and "=> GO" in passed.output, passed.output
-    short = runner.invoke(app, ["--database-url", url, "golive", "check", "--min-days", "12"])
+    assert "backtest of the latest recorded window 2025-01-01…2025-02-28" in passed.output, passed.output
+    short = runner.invoke(app, [*data, "golive", "check", "--min-days", "12"])
     assert short.exit_code == 1 and "need >= 12 d" in short.output, short.output
+
+
+def test_expectancy_needs_the_demo_record_and_the_latest_windows_backtest(duckdb_db: Database,
+                                                                          tmp_path: Path) -> None:
+    qualifying_record(duckdb_db, tmp_path)
+
+    def check(lookup: Lookup | None) -> Any:
+        return next(c for c in golive_report(duckdb_db, NOW, backtest=lookup).checks if "expectancy" in c.name)
+
+    missing = check(None)
+    assert not missing.passed and "no stored backtest" in missing.detail
+    assert "+ record of these runs" in missing.detail            # says which part held and which did not
+    folder = tmp_path / "data"
+    _stored(folder, "older-winning", "2024-08-16", "2024-12-31", "80.00")
+    _stored(folder, "latest-losing", "2025-01-01", "2025-02-28", "-4.10")
+    _stored(folder, "other-config", "2025-01-01", "2025-03-31", "99.00", config_hash="another")
+    lookup = latest_backtest(folder, "cfg")
+    assert lookup.found is not None and lookup.found.end.isoformat() == "2025-02-28" and lookup.other_config == 1
+    losing = check(lookup)
+    assert not losing.passed and "- backtest of the latest recorded window 2025-01-01…2025-02-28" in losing.detail
+    assert "latest-losing" in losing.detail and "$-4.10 after" in losing.detail
+    _stored(folder, "latest-longer-winning", "2024-12-01", "2025-02-28", "12.00")
+    winning = check(latest_backtest(folder, "cfg"))
+    assert winning.passed and "latest-longer-winning" in winning.detail, winning.detail
+    (folder / "backtests" / "broken").mkdir()
+    (folder / "backtests" / "broken" / "result.json").write_text("{not json")
+    assert latest_backtest(folder, "cfg").unreadable == [str(folder / "backtests" / "broken" / "result.json")]
