@@ -29,8 +29,12 @@ CITIES = ("NYC", "CHI", "MIA")  # three clusters; fewer cities keep the simulato
 def settings_for(folder: Path, **env: str) -> Settings:
     from daemon.config import CitiesConfig
 
+    from daemon.strategies.config import StrategiesConfig
+
     settings = load_settings(None, {"MILKBOT_DATA_DIR": str(folder), **env})
-    return settings.model_copy(update={"cities": CitiesConfig(enabled=CITIES)})
+    # The runtime's risk, limit and crash tests drive the taker: its Kelly sizes are what reach the caps.
+    return settings.model_copy(update={"cities": CitiesConfig(enabled=CITIES),
+                                       "strategies": StrategiesConfig(enabled=("taker",))})
 
 
 def small_registry() -> Any:

@@ -14,7 +14,7 @@ from daemon.strategies.base import EventView, MarketView, OwnState
 from daemon.strategies.config import StrategiesConfig
 from daemon.strategies.fixed_offset_maker import FixedOffsetMaker, FixedOffsetMakerConfig
 from daemon.strategies.model_maker import ModelMaker, ModelMakerConfig
-from daemon.strategies.taker import EXIT, OPPOSITE_SIDE, TakerStrategy
+from daemon.strategies.taker import EXIT, OPPOSITE_SIDE, RESTING_EDGE_GONE, TakerStrategy
 from daemon.trading.config import TradingConfig
 
 CLOSE = datetime(2025, 1, 10, 4, 59, tzinfo=UTC)
@@ -134,6 +134,15 @@ def test_taker_never_rests_both_sides_of_one_market() -> None:
     own = OwnState(resting=(("yes", D("0.20"), D(5)),), placed=True)
     [d] = TAKER.decide(event(market(p_yes=0.05, bid="0.18", ask="0.21", own=own)))
     assert d.outcome == "skip" and OPPOSITE_SIDE in d.reasons
+
+
+def test_taker_withdraws_a_resting_order_whose_own_price_no_longer_clears_the_edge() -> None:
+    """Fair value moved against a resting YES bid at 0.20: the decision is skip (the daemon cancels it)."""
+    own = OwnState(resting=(("yes", D("0.20"), D(5)),), placed=True)
+    [d] = TAKER.decide(event(market(p_yes=0.21, bid="0.18", ask="0.21", own=own)))
+    assert d.outcome == "skip" and RESTING_EDGE_GONE in d.reasons
+    [kept] = TAKER.decide(event(market(p_yes=0.30, bid="0.18", ask="0.30", own=own)))
+    assert RESTING_EDGE_GONE not in kept.reasons
 
 
 def test_taker_is_blocked_by_stale_weather() -> None:
