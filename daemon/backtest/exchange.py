@@ -421,20 +421,16 @@ class TapeExchange:
             raise error_from_response(404, json.dumps({"error": {"code": "not_found", "message": ticker}}))
         return self._market_model(market, now)
 
-    @_locked
-    def iter_markets(self, *, event_ticker: str | None = None, series_ticker: str | None = None,
-                     tickers: Iterable[str] | None = None, status: str | None = None,
-                     min_close_ts: datetime | int | None = None, max_close_ts: datetime | int | None = None,
-                     limit: int = 1000) -> Iterator[Market]:
-        now = self.advance()
-        wanted = set(tickers) if tickers is not None else None
-        low, high = _unix(min_close_ts), _unix(max_close_ts)
+    def select_markets(self, now: datetime, *, event_ticker: str | None, series_ticker: str | None,
+                       tickers: set[str] | None, low: int | None, high: int | None,
+                       status: str | None) -> list[TapeMarket]:
+        """The markets a `/markets` listing returns at `now` (shared with the replaying server)."""
         status_map = {"unopened": "initialized", "open": "active", "closed": "closed", "settled": "finalized"}
-        out = []
+        chosen = []
         for m in self.tape.markets.values():
             if (event_ticker and m.event_ticker != event_ticker) \
                     or (series_ticker and m.series_ticker != series_ticker) \
-                    or (wanted is not None and m.ticker not in wanted):
+                    or (tickers is not None and m.ticker not in tickers):
                 continue
             close_s = wire.unix_s(m.close_time)
             if (low is not None and close_s < low) or (high is not None and close_s > high):
@@ -443,7 +439,19 @@ class TapeExchange:
                 continue
             if status is not None and self.market_status(m, now) != status_map.get(status, status):
                 continue
-            out.append(self._market_model(m, now))
+            chosen.append(m)
+        return chosen
+
+    @_locked
+    def iter_markets(self, *, event_ticker: str | None = None, series_ticker: str | None = None,
+                     tickers: Iterable[str] | None = None, status: str | None = None,
+                     min_close_ts: datetime | int | None = None, max_close_ts: datetime | int | None = None,
+                     limit: int = 1000) -> Iterator[Market]:
+        now = self.advance()
+        chosen = self.select_markets(now, event_ticker=event_ticker, series_ticker=series_ticker,
+                                     tickers=set(tickers) if tickers is not None else None,
+                                     low=_unix(min_close_ts), high=_unix(max_close_ts), status=status)
+        out = [self._market_model(m, now) for m in chosen]
         self.request_count += _pages(len(out), limit)
         return iter(out)
 

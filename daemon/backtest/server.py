@@ -228,20 +228,8 @@ class TapeServer(SimServer):
         low, high = req.qint("min_close_ts"), req.qint("max_close_ts")
         limit = req.qint("limit", 100, low=1, high=1000) or 100
         status = req.q("status") or None
-        status_map = {"unopened": "initialized", "open": "active", "closed": "closed", "settled": "finalized"}
-        chosen = []
-        for m in tape.tape.markets.values():
-            if (event_ticker and m.event_ticker != event_ticker) or (series and m.series_ticker != series) \
-                    or (wanted is not None and m.ticker not in wanted):
-                continue
-            close_s = wire.unix_s(m.close_time)
-            if (low is not None and close_s < low) or (high is not None and close_s > high):
-                continue
-            if now < m.open_time - timedelta(days=7):
-                continue
-            if status is not None and tape.market_status(m, now) != status_map.get(status, status):
-                continue
-            chosen.append(m)
+        chosen = tape.select_markets(now, event_ticker=event_ticker, series_ticker=series, tickers=wanted,
+                                     low=low, high=high, status=status)
         page, cursor = wire.paginate(chosen, limit, req.q("cursor"))
         return Response(200, {"cursor": cursor, "markets": [tape._market_json(m, now) for m in page]},
                         newline=True)

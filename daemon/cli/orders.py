@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import Any
 
 import typer
 
 from daemon.cli.common import EXIT_CONFIG, clock_for, open_db, settings_from_ctx, user_errors
+from daemon.runtime.risk_view import plain_json as _plain
 
 app = typer.Typer(help="Orders: list, show one with its events and fills, reconcile with the exchange, cancel.",
                   no_args_is_help=True)
@@ -22,12 +22,6 @@ _COLUMNS = ("id", "client_order_id", "state", "ticker", "side", "action", "count
             "filled_count", "updated_at")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 def _row(row: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,8 @@ from daemon.trading.config import TradingConfig
 from daemon.trading.risk import RiskEngine, display_amount, human_duration
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
+    """A ledger value as JSON can hold it: Decimal as its exact string, instants as ISO 8601."""
     if isinstance(value, Decimal):
         return str(value)
     if hasattr(value, "isoformat"):
@@ -95,8 +96,8 @@ def risk_snapshot(db: Database, settings: Any, clock: Any, events: int = 10) -> 
         "policy": policy_source,
         "bankroll": {**bankroll.to_json(), "summary": bankroll.describe()},
         "state": {"state": current.effective, "stored": current.state, "kill_switch": current.kill_switch,
-                  "reason": current.reason, "set_by": current.set_by, "set_at": _plain(current.set_at),
-                  "until_at": _plain(current.until_at), "expired": current.expired,
+                  "reason": current.reason, "set_by": current.set_by, "set_at": plain_json(current.set_at),
+                  "until_at": plain_json(current.until_at), "expired": current.expired,
                   "summary": describe_state(current, now)},
         "orders_blocked": enforced is None or current.effective == "HALTED",
         "caps_basis": "enforced bankroll" if enforced is not None else "configured bankroll (ceiling: orders blocked"
@@ -114,7 +115,7 @@ def risk_snapshot(db: Database, settings: Any, clock: Any, events: int = 10) -> 
         "losses": {u.limit.removesuffix("_loss"): {"loss": str(u.loss), "allowed": str(u.allowed),
                                                    "window": human_duration(u.window), "action": u.action,
                                                    "pause": human_duration(u.pause)} for u in losses},
-        "recent_events": [{k: _plain(v) for k, v in r.items()} for r in recent],
+        "recent_events": [{k: plain_json(v) for k, v in r.items()} for r in recent],
     }
 
 
