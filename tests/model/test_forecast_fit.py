@@ -21,7 +21,7 @@ from daemon.model.fit import FitWindow, fit_params
 from daemon.model.members import forecast_member
 from daemon.model.params import ModelParams, default_params
 from daemon.settlement.brackets import Bracket
-from tests.model import _model_kit as kit
+import _model_kit as kit
 
 END = date(2025, 1, 15)
 ISSUE_HOURS = (0, 6, 12, 18)
