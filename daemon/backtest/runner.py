@@ -74,8 +74,8 @@ def run_backtest(settings: Settings, spec: BacktestSpec, registry: CityRegistry,
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     out_dir.chmod(0o700)  # the ledger holds every simulated order: private, like the live one
     ledger = out_dir / "backtest.duckdb"
-    if ledger.exists():
-        ledger.unlink()
+    for stale in (ledger, ledger.with_name(ledger.name + ".wal")):  # a fresh ledger: never an old WAL replayed
+        stale.unlink(missing_ok=True)
     first_open = min(e.open_time for e in events)
     clock = SimulatedClock(first_open - timedelta(minutes=1))
     db = connect(f"duckdb:///{ledger}")
