@@ -259,11 +259,7 @@ class Demo:
             site = self._publish(db, clock) if self.options.publish and not self.stop_requested else None
             return self._summary(db, client, exchange, start, end, site, _STOPWATCH.monotonic() - wall0)
         except BaseException:
-            if daemon is not None and daemon.run_id is not None:
-                try:
-                    daemon.stop("crashed")
-                except Exception:
-                    log.exception("could not record the crashed run")
+            _record_crash(daemon)
             raise
         finally:
             client.close()
@@ -342,11 +338,7 @@ class Demo:
                            recorded_cities=list(window.recorded_cities), left_out_cities=list(window.left_out_cities),
                            fill_rule=fill_rule.name, weather=weather.describe(window.recorded_cities))
         except BaseException:
-            if daemon is not None and daemon.run_id is not None:
-                try:
-                    daemon.stop("crashed")
-                except Exception:
-                    log.exception("could not record the crashed run")
+            _record_crash(daemon)
             raise
         finally:
             client.close()
@@ -446,3 +438,12 @@ class Demo:
             limits_fired=limits, trading_state=state["state"] if state else "ACTIVE", site=site,
             database=str(self.db_path), wall_seconds=round(wall, 1), errors=self.errors[:20],
         )
+
+
+def _record_crash(daemon: Any) -> None:
+    """Close a started run as crashed (both demo worlds); a failure to record it is logged, never raised."""
+    if daemon is not None and daemon.run_id is not None:
+        try:
+            daemon.stop("crashed")
+        except Exception:
+            log.exception("could not record the crashed run")
